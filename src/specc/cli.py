@@ -1,0 +1,165 @@
+"""The `specc` command line. Every user-facing failure is a message and an exit code, never a traceback:
+0 ok, 1 stale output or a failed stage, 2 bad input, 3 a gate failed, 4 output could not be written."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import EXIT_BAD_INPUT, EXIT_OK, Diagnostic, SpeccError, SpecInvalid, StaleOutput
+
+app = typer.Typer(
+    name="specc",
+    help="Compile a reviewed model spec into plain training, evaluation and serving scripts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SpecArg = Annotated[Path, typer.Argument(help="A spec: a .toml file or a .py module that defines `spec`.")]
+RootOpt = Annotated[Path, typer.Option("--root", help="Project root: data paths are relative to it and "
+                                       "output goes to <root>/generated/.")]
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    console = _console(stderr=True)
+    for d in diagnostics:
+        style = "red" if d.severity == "error" else "yellow"
+        console.print(d.render(), style=style, markup=False)
+
+
+def _fail(exc: SpeccError) -> typer.Exit:
+    if isinstance(exc, SpecInvalid):
+        _print_diagnostics(exc.diagnostics)
+        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+        _console(stderr=True).print(f"{errors} error{'s' if errors != 1 else ''}; nothing was built.",
+                                    style="bold red")
+    else:
+        _console(stderr=True).print(f"error: {exc}", style="red", markup=False)
+    return typer.Exit(exc.exit_code)
+
+
+@app.command()
+def check(specs: Annotated[list[Path], typer.Argument(help="Spec files to validate.")],
+          root: RootOpt = Path(".")) -> None:
+    """Validate specs and report every problem, located; writes nothing."""
+    from .compiler import check as check_spec
+
+    failed = 0
+    for path in specs:
+        try:
+            checked = check_spec(path, root)
+        except SpeccError as exc:
+            failed = max(failed, _fail(exc).exit_code)
+            continue
+        _print_diagnostics(checked.warnings)
+        _console().print(f"ok: {checked.source.display} ({checked.spec.name})", markup=False)
+    raise typer.Exit(failed)
+
+
+@app.command()
+def build(specs: Annotated[list[Path], typer.Argument(help="Spec files to compile.")],
+          check_only: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if generated/ is "
+                                                   "stale.")] = False,
+          root: RootOpt = Path(".")) -> None:
+    """Compile specs into generated/<name>/ (byte-identical for the same spec and specc)."""
+    from .compiler import check as check_spec
+    from .compiler import compile_spec, stale_files, write
+
+    status = EXIT_OK
+    for path in specs:
+        try:
+            checked = check_spec(path, root)
+            _print_diagnostics(checked.warnings)
+            compiled = compile_spec(checked)
+            rel = compiled.target
+            if check_only:
+                stale = stale_files(compiled)
+                if stale:
+                    raise StaleOutput(f"{rel} is stale ({', '.join(stale)}); run `specc build {path}`")
+                _console().print(f"fresh: {rel}", markup=False)
+            elif write(compiled):
+                _console().print(f"built: {rel} ({', '.join(sorted(compiled.files))})", markup=False)
+            else:
+                _console().print(f"unchanged: {rel}", markup=False)
+        except SpeccError as exc:
+            status = max(status, _fail(exc).exit_code)
+    raise typer.Exit(status)
+
+
+@app.command()
+def plan(spec: SpecArg,
+         fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+         root: RootOpt = Path(".")) -> None:
+    """Show what a spec will do: the resolved plan with every default made visible."""
+    from .compiler import check as check_spec
+    from .plan import build_plan
+
+    if fmt not in ("text", "json"):
+        _console(stderr=True).print(f'error: --format must be "text" or "json", not {fmt!r}', markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        checked = check_spec(spec, root)
+        resolved = build_plan(checked)
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    if fmt == "json":
+        sys.stdout.write(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+        return
+    _print_diagnostics(checked.warnings)
+    from .show import plan_text
+
+    _console().print(plan_text(resolved), markup=False)
+
+
+@app.command()
+def run(spec: SpecArg,
+        stage: Annotated[Optional[str], typer.Option(help="Run only this stage (a training stage name or "
+                                                     "`evaluate`).")] = None,
+        max_steps: Annotated[Optional[int], typer.Option(help="Stop training after N steps (quick runs).")] = None,
+        root: RootOpt = Path(".")) -> None:
+    """Build if stale, then run the training and evaluation scripts."""
+    from .runner import run_spec
+
+    try:
+        code = run_spec(spec, root, only=stage, max_steps=max_steps, console=_console())
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(path: Annotated[Path, typer.Argument(help="Where to write the starter spec.")] = Path("specs/my_model.toml"),
+         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
+    """Write a starter classifier spec to edit."""
+    from .starter import STARTER_SPEC
+    from .write import write_file_atomic
+
+    if path.exists() and not force:
+        _console(stderr=True).print(f"error: {path} exists; pass --force to overwrite", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_file_atomic(path, STARTER_SPEC.encode("utf-8"))
+    except OSError as exc:
+        _console(stderr=True).print(f"error: cannot write {path}: {exc.strerror}", markup=False)
+        raise typer.Exit(4) from None
+    _console().print(f"wrote {path}; edit it, then `specc check {path}`", markup=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted", markup=False)
+        sys.exit(130)

@@ -1,0 +1,222 @@
+"""Rules that span sections of a spec. Each rule looks only at sections that validated on their own,
+so a spec with a type error in `[data]` still gets its LoRA targets checked.
+
+Codes (stable; tests and users match on them):
+lora-target-unknown, quantization-needs-adapter, label-count-mismatch, label-ids-invalid,
+label-unknown, data-file-missing (warning here, error at run time), data-format-unknown,
+data-column-missing, model-not-found (warning), model-family-unknown, model-family-mismatch,
+stage-name-duplicate, conflicting-fields, eval-steps-missing, trust-remote-code (warning).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from .errors import Diagnostic
+from .families import FAMILIES
+from .load import Source, format_path
+from .locate_model import ModelInfo, locate_model
+from .validate import did_you_mean
+
+DATA_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+_SCAN_ROWS = 200_000  # label values are checked on at most this many rows per file at check time
+
+
+class _Rules:
+    def __init__(self, sections: dict, source: Source, root: Path):
+        self.s = sections
+        self.source = source
+        self.root = root
+        self.out: list[Diagnostic] = []
+        self.model_info: ModelInfo | None = None
+
+    def report(self, code: str, path: tuple, message: str, hint: str = "", severity: str = "error",
+               prefer: str = "value") -> None:
+        self.out.append(Diagnostic(code, message, format_path(path), self.source.locate(path, prefer),
+                                   hint, severity))
+
+    # -- model -----------------------------------------------------------------------------------
+    def model(self) -> None:
+        model = self.s.get("model")
+        if model is None:
+            return
+        info = self.model_info = locate_model(model, self.root)
+        if info.problem:
+            self.report("model-not-found", ("model", "base"), info.problem,
+                        "install the package or fix the path; `specc run` stops here", severity="warning")
+        if info.config is not None:
+            model_type = str(info.config.get("model_type", ""))
+            if info.family is None:
+                self.report("model-family-unknown", ("model", "base"),
+                            f'config.json says model_type = "{model_type}", which specc does not know',
+                            "known families: " + ", ".join(FAMILIES))
+            elif model.family and model.family != info.family.name:
+                self.report("model-family-mismatch", ("model", "family"),
+                            f'model.family = "{model.family}" but config.json says "{model_type}" '
+                            f'({info.family.name})', "remove model.family; config.json decides")
+        elif info.family is None:
+            self.report("model-family-unknown", ("model", "base"),
+                        f"specc does not know the family of {model.base!r}",
+                        'set model.family (for example "bert" or "llama")')
+        if model.trust_remote_code:
+            self.report("trust-remote-code", ("model", "trust_remote_code"),
+                        "trust_remote_code = true runs code shipped with the model", "read that code first",
+                        severity="warning")
+
+    def lora(self) -> None:
+        lora = self.s.get("lora")
+        info = self.model_info
+        if lora is None or info is None or info.family is None or lora.targets == "all-linear":
+            return
+        family = info.family
+        allowed = set(family.linear_modules) | set(family.classification_head)
+        for i, target in enumerate(lora.targets):
+            leaf = target.rsplit(".", 1)[-1]
+            if leaf not in allowed:
+                self.report("lora-target-unknown", ("lora", "targets", i),
+                            f'lora.targets[{i}] = "{target}" is not a module of {family.name} models',
+                            did_you_mean(leaf, family.linear_modules)
+                            or "modules: " + ", ".join(family.linear_modules))
+
+    def quantization(self) -> None:
+        quant = self.s.get("quantization")
+        if quant is None or quant.mode == "none":
+            return
+        if "lora" in self.s and self.s["lora"] is None:
+            self.report("quantization-needs-adapter", ("quantization", "mode"),
+                        f'quantization.mode = "{quant.mode}" needs an adapter: quantized weights cannot be '
+                        "trained directly", "add a [lora] section or set mode = \"none\"")
+
+    # -- labels and data -------------------------------------------------------------------------
+    def labels(self) -> None:
+        data, model = self.s.get("data"), self.s.get("model")
+        if data is None:
+            return
+        names = data.label_names
+        if isinstance(data.labels, dict):
+            ids = sorted(data.labels.values())
+            if ids != list(range(len(ids))):
+                self.report("label-ids-invalid", ("data", "labels"),
+                            f"label ids must be 0..{len(ids) - 1}, each once; got {ids}")
+        if model is not None and model.num_labels is not None and model.num_labels != len(names):
+            self.report("label-count-mismatch", ("model", "num_labels"),
+                        f"model.num_labels = {model.num_labels} but data.labels names {len(names)} labels",
+                        "make them agree or remove model.num_labels")
+        evaluation = self.s.get("evaluation")
+        if evaluation is not None and evaluation.positive_label is not None:
+            if evaluation.positive_label not in names:
+                self.report("label-unknown", ("evaluation", "positive_label"),
+                            f'evaluation.positive_label = "{evaluation.positive_label}" is not one of data.labels',
+                            did_you_mean(evaluation.positive_label, names))
+
+    def data_files(self) -> None:
+        data = self.s.get("data")
+        if data is None:
+            return
+        for split in ("train", "validation", "test"):
+            rel = getattr(data, split)
+            if rel is None:
+                continue
+            fmt = data.format if data.format != "auto" else DATA_SUFFIXES.get(Path(rel).suffix.lower())
+            if fmt is None:
+                self.report("data-format-unknown", ("data", split),
+                            f"cannot tell the format of {rel!r} from its extension",
+                            'use .csv, .jsonl or .parquet, or set data.format')
+                continue
+            path = self.root / Path(rel).expanduser()
+            if not path.is_file():
+                self.report("data-file-missing", ("data", split), f"data.{split} file {rel!r} does not exist",
+                            "`specc run` stops here", severity="warning")
+                continue
+            self._check_columns(split, path, fmt, data)
+
+    def _check_columns(self, split: str, path: Path, fmt: str, data) -> None:
+        try:
+            columns, values = _scan(path, fmt, data.label_column)
+        except (OSError, ValueError, csv.Error) as exc:
+            self.report("data-unreadable", ("data", split), f"cannot read {path.name}: {exc}")
+            return
+        if columns is None:
+            return  # parquet: checked at run time
+        for key in ("text_column", "label_column"):
+            column = getattr(data, key)
+            if column not in columns:
+                self.report("data-column-missing", ("data", key),
+                            f'{path.name} has no column "{column}" (data.{split})',
+                            did_you_mean(column, columns) or "columns: " + ", ".join(columns[:20]))
+                return
+        names = set(data.label_names)
+        unknown = sorted({v for v in values if v not in names})
+        if unknown:
+            shown = ", ".join(f'"{v}"' for v in unknown[:5])
+            self.report("label-unknown", ("data", "labels"),
+                        f'{path.name} (data.{split}) has label values not in data.labels: {shown}',
+                        did_you_mean(unknown[0], names))
+
+    # -- stages ----------------------------------------------------------------------------------
+    def stages(self) -> None:
+        stages = self.s.get("stages")
+        if not stages:
+            return
+        seen: set[str] = set()
+        for i, stage in enumerate(stages):
+            if stage.name in seen:
+                self.report("stage-name-duplicate", ("stages", i, "name"),
+                            f'two stages are named "{stage.name}"', "give each stage its own name")
+            seen.add(stage.name)
+            if stage.warmup_steps is not None and stage.warmup_ratio is not None:
+                self.report("conflicting-fields", ("stages", i, "warmup_ratio"),
+                            "set warmup_steps or warmup_ratio, not both")
+            if stage.eval_strategy == "steps" and stage.eval_steps is None:
+                self.report("eval-steps-missing", ("stages", i, "eval_strategy"),
+                            'eval_strategy = "steps" needs eval_steps')
+            data = self.s.get("data")
+            if data is not None and data.validation is None and stage.eval_strategy != "no":
+                self.report("validation-missing", ("stages", i, "eval_strategy"),
+                            f'eval_strategy = "{stage.eval_strategy}" needs data.validation',
+                            'add data.validation or set eval_strategy = "no"')
+        if len(stages) > 1:
+            self.report("stage-unsupported", ("stages", 1),
+                        "a classification spec has exactly one training stage")
+
+
+def _scan(path: Path, fmt: str, label_column: str) -> tuple[list[str] | None, list[str]]:
+    """Column names and label values (as strings) of a data file, reading at most _SCAN_ROWS rows."""
+    if fmt == "csv":
+        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.DictReader(fh)
+            columns = list(reader.fieldnames or [])
+            values = []
+            if label_column in columns:
+                for i, row in enumerate(reader):
+                    if i >= _SCAN_ROWS:
+                        break
+                    values.append(str(row.get(label_column)))
+            return columns, values
+    if fmt == "jsonl":
+        columns: list[str] = []
+        values = []
+        with path.open(encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                if i >= _SCAN_ROWS:
+                    break
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError(f"line {i + 1} is not a JSON object")
+                columns.extend(k for k in row if k not in columns)
+                if label_column in row:
+                    values.append(str(row[label_column]))
+        return columns, values
+    return None, []
+
+
+def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
+    """Every cross-section finding for the sections that validated."""
+    rules = _Rules(sections, source, root)
+    for rule in (rules.model, rules.lora, rules.quantization, rules.labels, rules.data_files, rules.stages):
+        rule()
+    return rules.out

