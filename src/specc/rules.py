@@ -44,8 +44,12 @@ class _Rules:
             return
         info = self.model_info = locate_model(model, self.root)
         if info.problem:
-            self.report("model-not-found", ("model", "base"), info.problem,
-                        "install the package or fix the path; `specc run` stops here", severity="warning")
+            if info.family is None:  # nothing to plan with: an error now, not only at run time
+                self.report("model-not-found", ("model", "base"), info.problem,
+                            "install the package or fix the path, or set model.family to check without it")
+            else:
+                self.report("model-not-found", ("model", "base"), info.problem,
+                            "install the package or fix the path; `specc run` stops here", severity="warning")
         if info.config is not None:
             model_type = str(info.config.get("model_type", ""))
             if info.family is None:
@@ -56,7 +60,7 @@ class _Rules:
                 self.report("model-family-mismatch", ("model", "family"),
                             f'model.family = "{model.family}" but config.json says "{model_type}" '
                             f'({info.family.name})', "remove model.family; config.json decides")
-        elif info.family is None:
+        elif info.family is None and not info.problem:
             self.report("model-family-unknown", ("model", "base"),
                         f"specc does not know the family of {model.base!r}",
                         'set model.family (for example "bert" or "llama")')
@@ -143,6 +147,8 @@ class _Rules:
         for key in ("text_column", "label_column"):
             column = getattr(data, key)
             if column not in columns:
+                if any(d.code == "data-column-missing" and d.path == f"data.{key}" for d in self.out):
+                    return  # already reported for an earlier split
                 self.report("data-column-missing", ("data", key),
                             f'{path.name} has no column "{column}" (data.{split})',
                             did_you_mean(column, columns) or "columns: " + ", ".join(columns[:20]))
@@ -218,5 +224,8 @@ def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     """Every cross-section finding for the sections that validated."""
     rules = _Rules(sections, source, root)
     for rule in (rules.model, rules.lora, rules.quantization, rules.labels, rules.data_files, rules.stages):
-        rule()
+        try:
+            rule()
+        except AttributeError:
+            pass  # a field this rule needs failed validation; that error is already reported
     return rules.out

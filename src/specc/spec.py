@@ -31,9 +31,11 @@ Metric = Literal["accuracy", "precision", "recall", "f1", "roc_auc"]
 
 
 class Section(BaseModel):
-    """Base of every spec section: unknown keys are errors, values are checked on assignment too."""
+    """Base of every spec section: unknown keys are errors, types are strict (TOML `r = "16"` is an
+    error, not 16), values are checked on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True,
+                              use_attribute_docstrings=True)
 
 
 def _clean_text(value: str, what: str) -> str:

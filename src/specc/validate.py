@@ -27,6 +27,18 @@ _GOT_NAMES = {
 }
 
 
+# Names users bring from transformers / peft / other tools, and what the spec calls them.
+ALIASES = {
+    "rank": "r", "lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout", "target_modules": "targets",
+    "lr": "learning_rate", "num_train_epochs": "epochs", "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "eval_batch_size", "evaluation_strategy": "eval_strategy",
+    "max_seq_length": "max_length", "model_name_or_path": "base", "model_name": "base",
+    "load_in_4bit": "mode", "load_in_8bit": "mode", "bnb_4bit_quant_type": "quant_type",
+    "bnb_4bit_use_double_quant": "double_quant", "bnb_4bit_compute_dtype": "compute_dtype",
+    "optim": "optimizer", "lr_scheduler_type": "lr_scheduler", "metric_for_best_model": "best_metric",
+}
+
+
 @dataclass(frozen=True)
 class Checked:
     """A spec that passed validation, with the warnings it still has."""
@@ -109,7 +121,8 @@ def _message(err: dict, path: tuple) -> tuple[str, str, str]:
     if kind == "extra_forbidden":
         owner = _model_for(path[:-1])
         options = list(owner.model_fields) if owner else []
-        hint = did_you_mean(path[-1], options)
+        alias = ALIASES.get(str(path[-1]))
+        hint = f'did you mean "{alias}"?' if alias in options else did_you_mean(path[-1], options)
         if not hint and options:
             hint = "allowed keys: " + ", ".join(options)
         return "unknown-key", f'unknown key "{where}"', hint
@@ -195,16 +208,35 @@ def validate(source: Source, root: Path) -> Checked:
 
 
 def _valid_sections(data: dict, broken: set[str]) -> dict:
-    """The sections that validate on their own, so cross-section rules can still run on them."""
+    """Each section with the fields that validate on their own, so cross-section rules can still run on
+    them; a field that failed is absent (rules skip what they cannot read)."""
     sections: dict = {}
     for name, field in Spec.model_fields.items():
-        if name in broken:
+        if name not in data:
+            if not field.is_required():
+                sections[name] = field.get_default(call_default_factory=True)
             continue
-        if name in data:
-            try:
-                sections[name] = TypeAdapter(field.annotation).validate_python(data[name])
-            except ValidationError:
-                continue
-        elif not field.is_required():
-            sections[name] = field.get_default(call_default_factory=True)
+        raw = data[name]
+        if name not in broken:
+            sections[name] = TypeAdapter(field.annotation).validate_python(raw)
+            continue
+        cls = _first_model(field.annotation)
+        if cls is None:
+            continue
+        if isinstance(raw, dict):
+            sections[name] = _partial(cls, raw)
+        elif isinstance(raw, list):
+            sections[name] = [_partial(cls, item) for item in raw if isinstance(item, dict)]
     return sections
+
+
+def _partial(cls: type[BaseModel], raw: dict) -> BaseModel:
+    instance = cls.model_construct()
+    for key, value in raw.items():
+        if key in cls.model_fields:
+            try:
+                cls.__pydantic_validator__.validate_assignment(instance, key, value)
+            except ValidationError:
+                if key in instance.__dict__:
+                    del instance.__dict__[key]
+    return instance
