@@ -4,6 +4,7 @@ without importing torch, transformers or the package itself."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def locate_model(model: Model, root: Path) -> ModelInfo:
         ref = model.base[len("package:"):]
         local_dir = package_model_dir(ref)
         if local_dir is None:
-            problem = (f"the Python package {ref!r} is not installed or holds no model "
+            problem = (f"the Python package {json.dumps(ref)} is not installed or holds no model "
                        f"(a folder with config.json)")
     elif model.source == "path":
         ref = model.base
@@ -56,7 +57,7 @@ def locate_model(model: Model, root: Path) -> ModelInfo:
         if (candidate / "config.json").is_file():
             local_dir = candidate
         else:
-            problem = f"no model folder with a config.json at {model.base!r}"
+            problem = f"no model folder with a config.json at {json.dumps(model.base)}"
     else:
         ref = model.base
     config = read_local_config(local_dir) if local_dir else None

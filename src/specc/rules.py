@@ -18,7 +18,7 @@ from .errors import Diagnostic
 from .families import FAMILIES
 from .load import Source, format_path
 from .locate_model import ModelInfo, locate_model
-from .validate import did_you_mean
+from .validate import did_you_mean, quote
 
 DATA_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 _SCAN_ROWS = 200_000  # label values are checked on at most this many rows per file at check time
@@ -62,7 +62,7 @@ class _Rules:
                             f'({info.family.name})', "remove model.family; config.json decides")
         elif info.family is None and not info.problem:
             self.report("model-family-unknown", ("model", "base"),
-                        f"specc does not know the family of {model.base!r}",
+                        f"specc does not know the family of {quote(model.base)}",
                         'set model.family (for example "bert" or "llama")')
         if model.trust_remote_code:
             self.report("trust-remote-code", ("model", "trust_remote_code"),
@@ -80,7 +80,7 @@ class _Rules:
             leaf = target.rsplit(".", 1)[-1]
             if leaf not in allowed:
                 self.report("lora-target-unknown", ("lora", "targets", i),
-                            f'lora.targets[{i}] = "{target}" is not a module of {family.name} models',
+                            f"lora.targets[{i}] = {quote(target)} is not a module of {family.name} models",
                             did_you_mean(leaf, family.linear_modules)
                             or "modules: " + ", ".join(family.linear_modules))
 
@@ -112,7 +112,7 @@ class _Rules:
         if evaluation is not None and evaluation.positive_label is not None:
             if evaluation.positive_label not in names:
                 self.report("label-unknown", ("evaluation", "positive_label"),
-                            f'evaluation.positive_label = "{evaluation.positive_label}" is not one of data.labels',
+                            f"evaluation.positive_label = {quote(evaluation.positive_label)} is not one of data.labels",
                             did_you_mean(evaluation.positive_label, names))
 
     def data_files(self) -> None:
@@ -126,12 +126,12 @@ class _Rules:
             fmt = data.format if data.format != "auto" else DATA_SUFFIXES.get(Path(rel).suffix.lower())
             if fmt is None:
                 self.report("data-format-unknown", ("data", split),
-                            f"cannot tell the format of {rel!r} from its extension",
+                            f"cannot tell the format of {quote(rel)} from its extension",
                             'use .csv, .jsonl or .parquet, or set data.format')
                 continue
             path = self.root / Path(rel).expanduser()
             if not path.is_file():
-                self.report("data-file-missing", ("data", split), f"data.{split} file {rel!r} does not exist",
+                self.report("data-file-missing", ("data", split), f"data.{split} file {quote(rel)} does not exist",
                             "`specc run` stops here", severity="warning")
                 continue
             self._check_columns(split, path, fmt, data)
@@ -150,13 +150,13 @@ class _Rules:
                 if any(d.code == "data-column-missing" and d.path == f"data.{key}" for d in self.out):
                     return  # already reported for an earlier split
                 self.report("data-column-missing", ("data", key),
-                            f'{path.name} has no column "{column}" (data.{split})',
+                            f"{path.name} has no column {quote(column)} (data.{split})",
                             did_you_mean(column, columns) or "columns: " + ", ".join(columns[:20]))
                 return
         names = set(data.label_names)
         unknown = sorted({v for v in values if v not in names})
-        if unknown:
-            shown = ", ".join(f'"{v}"' for v in unknown[:5])
+        if unknown and not any(d.code == "label-unknown" and d.path == "data.labels" for d in self.out):
+            shown = ", ".join(quote(v) for v in unknown[:5])
             self.report("label-unknown", ("data", "labels"),
                         f'{path.name} (data.{split}) has label values not in data.labels: {shown}',
                         did_you_mean(unknown[0], names))
@@ -170,7 +170,7 @@ class _Rules:
         for i, stage in enumerate(stages):
             if stage.name in seen:
                 self.report("stage-name-duplicate", ("stages", i, "name"),
-                            f'two stages are named "{stage.name}"', "give each stage its own name")
+                            f"two stages are named {quote(stage.name)}", "give each stage its own name")
             seen.add(stage.name)
             if stage.warmup_steps is not None and stage.warmup_ratio is not None:
                 self.report("conflicting-fields", ("stages", i, "warmup_ratio"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 def _fmt(value: object) -> str:
     if isinstance(value, float):
@@ -34,7 +36,7 @@ def plan_text(plan: dict) -> str:
     data = plan["data"]
     for split, entry in data["splits"].items():
         lines.append(f"data    {split:<10} {entry['path']} ({entry['format']})")
-    lines.append(f"        text column {data['text_column']!r}, label column {data['label_column']!r}, "
+    lines.append(f"        text column {json.dumps(data['text_column'])}, label column {json.dumps(data['label_column'])}, "
                  f"max length {data['max_length']}")
     for stage in plan["stages"]:
         lines.append(f"stage   {stage['name']} ({stage['kind']}) -> {stage['output_dir']}")

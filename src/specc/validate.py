@@ -7,6 +7,7 @@ Structure (types, enums, missing and unknown keys) is pydantic's job; rules that
 from __future__ import annotations
 
 import difflib
+import json
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,12 +53,14 @@ class Checked:
 def did_you_mean(word: str, options: typing.Iterable[str]) -> str:
     """`did you mean "x"?` for the closest option, or ""."""
     match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f'did you mean "{match[0]}"?' if match else ""
+    return f"did you mean {quote(match[0])}?" if match else ""
 
 
-def _quote(value: object) -> str:
+def quote(value: object, limit: int = 80) -> str:
+    """A value as it would be written in TOML, on one line, control characters escaped."""
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"')[:80] + '"'
+        shown = json.dumps(value[:limit], ensure_ascii=False)
+        return shown[:-1] + '..."' if len(value) > limit else shown
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
@@ -134,7 +137,7 @@ def _message(err: dict, path: tuple) -> tuple[str, str, str]:
         expected = ctx.get("expected", "")
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
         listed = ", ".join(f'"{o}"' for o in options)
-        return ("bad-value", f"{where} = {_quote(value)} is not one of {listed}",
+        return ("bad-value", f"{where} = {quote(value)} is not one of {listed}",
                 did_you_mean(value, options) if isinstance(value, str) else "")
     base = kind.split("_")[0]
     if kind.endswith("_type") or kind.endswith("_parsing") or kind in ("model_type", "model_attributes_type"):
@@ -142,18 +145,18 @@ def _message(err: dict, path: tuple) -> tuple[str, str, str]:
         if kind == "int_from_float":
             want = "a whole number"
         got = _GOT_NAMES.get(type(value), type(value).__name__)
-        return "wrong-type", f"{where} must be {want}, not {got} ({_quote(value)})", ""
+        return "wrong-type", f"{where} must be {want}, not {got} ({quote(value)})", ""
     if kind == "int_from_float":
-        return "wrong-type", f"{where} must be a whole number, not {_quote(value)}", ""
+        return "wrong-type", f"{where} must be a whole number, not {quote(value)}", ""
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bound = {"greater_than": "greater than", "greater_than_equal": "at least",
                  "less_than": "less than", "less_than_equal": "at most"}[kind]
         limit = next(iter(ctx.values()), "")
-        return "out-of-range", f"{where} = {_quote(value)} must be {bound} {limit}", ""
+        return "out-of-range", f"{where} = {quote(value)} must be {bound} {limit}", ""
     if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
         return "out-of-range", f"{where}: {err['msg'][0].lower()}{err['msg'][1:]}", ""
     if kind == "string_pattern_mismatch":
-        return ("bad-format", f"{where} = {_quote(value)} has the wrong form",
+        return ("bad-format", f"{where} = {quote(value)} has the wrong form",
                 "use lowercase letters, digits, '-' and '_', starting with a letter or digit")
     if "-" in kind:  # our own PydanticCustomError codes are kebab-case
         return kind, f"{where}: {err['msg']}", ""
