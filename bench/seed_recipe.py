@@ -139,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     result = trainer.train()
     metrics = {"train": {k: float(v) for k, v in result.metrics.items()},
                "validation": {k.removeprefix("eval_"): v for k, v in trainer.evaluate().items()}}
-    lengths = [len(ids) for ids in tokenized["train"]["input_ids"]]
-    metrics["tokens"] = {"train_mean_padded_length": float(np.mean(lengths)), "max_length": args.max_length}
+    padded = [len(mask) for mask in tokenized["train"]["attention_mask"]]
+    real = [sum(mask) for mask in tokenized["train"]["attention_mask"]]
+    metrics["tokens"] = {"train_mean_padded_length": float(np.mean(padded)),
+                         "train_mean_real_length": float(np.mean(real)), "max_length": args.max_length}
     tmp = out / "metrics.json.tmp"
     tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, out / "metrics.json")

@@ -3,10 +3,10 @@ strict."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from pydantic import ValidationError
 
 from specc import Data, Lora, Model, SftStage, Spec, SpecInfo

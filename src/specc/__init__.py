@@ -5,7 +5,7 @@ The spec classes double as the Python DSL: a module that defines `spec = Spec(..
 
 __version__ = "0.1.0"
 
-from .spec import (  # noqa: E402
+from .spec import (
     Data,
     Evaluation,
     Lora,

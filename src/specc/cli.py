@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -124,9 +124,9 @@ def plan(spec: SpecArg,
 
 @app.command()
 def run(spec: SpecArg,
-        stage: Annotated[Optional[str], typer.Option(help="Run only this stage (a training stage name or "
+        stage: Annotated[str | None, typer.Option(help="Run only this stage (a training stage name or "
                                                      "`evaluate`).")] = None,
-        max_steps: Annotated[Optional[int], typer.Option(help="Stop training after N steps (quick runs).")] = None,
+        max_steps: Annotated[int | None, typer.Option(help="Stop training after N steps (quick runs).")] = None,
         root: RootOpt = Path(".")) -> None:
     """Build if stale, then run the training and evaluation scripts."""
     from .runner import run_spec

@@ -7,11 +7,12 @@ import ast
 import importlib.util
 import re
 import sys
-import tomllib
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from .errors import Diagnostic, Location, SpecInvalid, SpecNotFound
 from .toml_positions import PositionMap, scan_positions
@@ -61,9 +62,9 @@ class Source:
             chosen = (preferred or [kw for _, kw in candidates])[:1]
             if chosen:
                 node: ast.AST = chosen[0].value
-                if index is not None and depth == len(names) and isinstance(node, (ast.List, ast.Tuple)):
-                    if index < len(node.elts):
-                        node = node.elts[index]
+                if (index is not None and depth == len(names) and isinstance(node, (ast.List, ast.Tuple))
+                        and index < len(node.elts)):
+                    node = node.elts[index]
                 return Location(self.display, node.lineno, node.col_offset + 1)
         return Location(self.display)
 

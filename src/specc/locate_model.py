@@ -8,7 +8,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .families import FAMILIES, KNOWN_MODELS, Family, KnownModel, family_for_model_type, read_local_config
+from .families import (
+    FAMILIES,
+    KNOWN_MODELS,
+    Family,
+    KnownModel,
+    family_for_model_type,
+    read_local_config,
+)
 from .spec import Model
 
 

@@ -10,6 +10,7 @@ stage-name-duplicate, conflicting-fields, eval-steps-missing, trust-remote-code 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from pathlib import Path
@@ -109,11 +110,11 @@ class _Rules:
                         f"model.num_labels = {model.num_labels} but data.labels names {len(names)} labels",
                         "make them agree or remove model.num_labels")
         evaluation = self.s.get("evaluation")
-        if evaluation is not None and evaluation.positive_label is not None:
-            if evaluation.positive_label not in names:
-                self.report("label-unknown", ("evaluation", "positive_label"),
-                            f"evaluation.positive_label = {quote(evaluation.positive_label)} is not one of data.labels",
-                            did_you_mean(evaluation.positive_label, names))
+        positive = evaluation.positive_label if evaluation is not None else None
+        if positive is not None and positive not in names:
+            self.report("label-unknown", ("evaluation", "positive_label"),
+                        f"evaluation.positive_label = {quote(positive)} is not one of data.labels",
+                        did_you_mean(positive, names))
 
     def data_files(self) -> None:
         data = self.s.get("data")
@@ -224,8 +225,7 @@ def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     """Every cross-section finding for the sections that validated."""
     rules = _Rules(sections, source, root)
     for rule in (rules.model, rules.lora, rules.quantization, rules.labels, rules.data_files, rules.stages):
-        try:
+        # A field a rule needs may have failed validation; that error is already reported.
+        with contextlib.suppress(AttributeError):
             rule()
-        except AttributeError:
-            pass  # a field this rule needs failed validation; that error is already reported
     return rules.out

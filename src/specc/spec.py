@@ -12,7 +12,7 @@ Every section forbids unknown keys. Rules that span sections (LoRA targets again
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -151,7 +151,7 @@ class Lora(Section):
     alpha: Annotated[int, Field(ge=1, le=4096)] = 16
     """Scaling: updates are multiplied by alpha / r."""
     dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
-    targets: Annotated[Union[Literal["all-linear"], list[str]], Field(json_schema_extra={
+    targets: Annotated[Literal["all-linear"] | list[str], Field(json_schema_extra={
         "description": 'Module names to adapt, or "all-linear".'})] = "all-linear"
     """Module names to adapt (leaf names such as `query`), or `all-linear`."""
     bias: Literal["none", "all", "lora_only"] = "none"
@@ -175,7 +175,7 @@ class Data(Section):
     """File format; `auto` goes by the file extension."""
     text_column: Annotated[str, Field(min_length=1, max_length=128)] = "text"
     label_column: Annotated[str, Field(min_length=1, max_length=128)] = "label"
-    labels: Union[list[str], dict[str, int]]
+    labels: list[str] | dict[str, int]
     """Label names in id order (`["non-suicide", "suicide"]`), or a name-to-id table."""
     max_length: Annotated[int, Field(ge=8, le=32768)] = 512
     """Longest input in tokens; longer texts are truncated."""

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv and install specc with everything the quickstart and the tests need.
+# Without a GPU, torch is pinned to the CPU wheel (2.13.0) first, so nothing pulls a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then
+  .venv/bin/python -m pip install --quiet "torch>=2.2"
+else
+  .venv/bin/python -m pip install --quiet "torch==2.13.0"
+fi
+.venv/bin/python -m pip install --quiet -e ".[train,demo,dev]"
