@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,21 +32,27 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
+def _say(text: str, color: str = "", stderr: bool = False) -> None:
+    """One line to the terminal; plain text (no rich import) so that `check` stays fast."""
+    stream = sys.stderr if stderr else sys.stdout
+    codes = {"red": "31", "yellow": "33", "green": "32", "bold red": "1;31"}
+    if color and stream.isatty() and not os.environ.get("NO_COLOR"):
+        text = f"\x1b[{codes[color]}m{text}\x1b[0m"
+    print(text, file=stream)
+
+
 def _print_diagnostics(diagnostics: list[Diagnostic]) -> None:
-    console = _console(stderr=True)
     for d in diagnostics:
-        style = "red" if d.severity == "error" else "yellow"
-        console.print(d.render(), style=style, markup=False)
+        _say(d.render(), "red" if d.severity == "error" else "yellow", stderr=True)
 
 
 def _fail(exc: SpeccError) -> typer.Exit:
     if isinstance(exc, SpecInvalid):
         _print_diagnostics(exc.diagnostics)
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        _console(stderr=True).print(f"{errors} error{'s' if errors != 1 else ''}; nothing was built.",
-                                    style="bold red")
+        _say(f"{errors} error{'s' if errors != 1 else ''}; nothing was built.", "bold red", stderr=True)
     else:
-        _console(stderr=True).print(f"error: {exc}", style="red", markup=False)
+        _say(f"error: {exc}", "red", stderr=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -53,17 +60,18 @@ def _fail(exc: SpeccError) -> typer.Exit:
 def check(specs: Annotated[list[Path], typer.Argument(help="Spec files to validate.")],
           root: RootOpt = Path(".")) -> None:
     """Validate specs and report every problem, located; writes nothing."""
-    from .compiler import check as check_spec
+    from .load import load
+    from .validate import validate
 
     failed = 0
     for path in specs:
         try:
-            checked = check_spec(path, root)
+            checked = validate(load(path), root)
         except SpeccError as exc:
             failed = max(failed, _fail(exc).exit_code)
             continue
         _print_diagnostics(checked.warnings)
-        _console().print(f"ok: {checked.source.display} ({checked.spec.name})", markup=False)
+        _say(f"ok: {checked.source.display} ({checked.spec.name})")
     raise typer.Exit(failed)
 
 
@@ -87,11 +95,11 @@ def build(specs: Annotated[list[Path], typer.Argument(help="Spec files to compil
                 stale = stale_files(compiled)
                 if stale:
                     raise StaleOutput(f"{rel} is stale ({', '.join(stale)}); run `specc build {path}`")
-                _console().print(f"fresh: {rel}", markup=False)
+                _say(f"fresh: {rel}")
             elif write(compiled):
-                _console().print(f"built: {rel} ({', '.join(sorted(compiled.files))})", markup=False)
+                _say(f"built: {rel} ({', '.join(sorted(compiled.files))})")
             else:
-                _console().print(f"unchanged: {rel}", markup=False)
+                _say(f"unchanged: {rel}")
         except SpeccError as exc:
             status = max(status, _fail(exc).exit_code)
     raise typer.Exit(status)
@@ -106,7 +114,7 @@ def plan(spec: SpecArg,
     from .plan import build_plan
 
     if fmt not in ("text", "json"):
-        _console(stderr=True).print(f'error: --format must be "text" or "json", not {fmt!r}', markup=False)
+        _say(f'error: --format must be "text" or "json", not {fmt!r}', "red", stderr=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
         checked = check_spec(spec, root)
@@ -119,7 +127,7 @@ def plan(spec: SpecArg,
     _print_diagnostics(checked.warnings)
     from .show import plan_text
 
-    _console().print(plan_text(resolved), markup=False)
+    _say(plan_text(resolved))
 
 
 @app.command()
@@ -146,20 +154,20 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the starter s
     from .write import write_file_atomic
 
     if path.exists() and not force:
-        _console(stderr=True).print(f"error: {path} exists; pass --force to overwrite", markup=False)
+        _say(f"error: {path} exists; pass --force to overwrite", "red", stderr=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_file_atomic(path, STARTER_SPEC.encode("utf-8"))
     except OSError as exc:
-        _console(stderr=True).print(f"error: cannot write {path}: {exc.strerror}", markup=False)
+        _say(f"error: cannot write {path}: {exc.strerror}", "red", stderr=True)
         raise typer.Exit(4) from None
-    _console().print(f"wrote {path}; edit it, then `specc check {path}`", markup=False)
+    _say(f"wrote {path}; edit it, then `specc check {path}`")
 
 
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        _console(stderr=True).print("interrupted", markup=False)
+        _say("interrupted", stderr=True)
         sys.exit(130)
