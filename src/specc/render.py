@@ -73,6 +73,13 @@ def environment():
     return env
 
 
+def template_files(task: str) -> list[str]:
+    """Every template a task's output can depend on (its own folder and the shared includes)."""
+    base = templates_dir()
+    return sorted(p.relative_to(base).as_posix() for folder in (task, "common")
+                  for p in (base / folder).glob("*.j2"))
+
+
 def template_hash(name: str) -> str:
     return hashlib.sha256((templates_dir() / name).read_bytes()).hexdigest()
 
