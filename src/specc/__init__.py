@@ -6,14 +6,22 @@ The spec classes double as the Python DSL: a module that defines `spec = Spec(..
 __version__ = "0.1.0"
 
 from .spec import (
+    Card,
     Data,
     Evaluation,
+    Gate,
     Lora,
     Model,
     Quantization,
+    Safety,
+    SafetyCase,
     SftStage,
     Spec,
     SpecInfo,
+    Threshold,
 )
 
-__all__ = ["Data", "Evaluation", "Lora", "Model", "Quantization", "SftStage", "Spec", "SpecInfo", "__version__"]
+__all__ = [
+    "Card", "Data", "Evaluation", "Gate", "Lora", "Model", "Quantization", "Safety", "SafetyCase", "SftStage",
+    "Spec", "SpecInfo", "Threshold", "__version__",
+]

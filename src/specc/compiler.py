@@ -16,7 +16,12 @@ from .verify import verify_python
 from .write import output_dir, read_tree, write_tree
 
 TEMPLATES = {
-    "classification": {"train.py": "classification/train.py.j2", "evaluate.py": "classification/evaluate.py.j2"},
+    "classification": {
+        "train.py": "classification/train.py.j2",
+        "evaluate.py": "classification/evaluate.py.j2",
+        "safety.py": "classification/safety.py.j2",
+        "model_card.py": "classification/model_card.py.j2",
+    },
 }
 
 

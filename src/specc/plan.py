@@ -15,6 +15,7 @@ from . import __version__
 from .locate_model import locate_model
 from .rules import DATA_SUFFIXES
 from .spec import Spec
+from .suites import SUITES
 from .validate import Checked
 
 PLAN_VERSION = 1
@@ -88,6 +89,7 @@ def build_plan(checked: Checked) -> dict:
             "seed": stage.seed,
         })
     train_stage = stages[0]
+    ev = spec.evaluation
     return {
         "plan_version": PLAN_VERSION,
         "specc_version": __version__,
@@ -137,7 +139,51 @@ def build_plan(checked: Checked) -> dict:
             "output_dir": f"{RUNS_DIR}/{spec.name}/evaluate",
             "model_dir": f"{train_stage['output_dir']}/model",
             "split": "test" if "test" in splits else "validation" if "validation" in splits else "train",
-            "metrics": list(spec.evaluation.metrics),
-            "best_metric": spec.evaluation.best_metric,
+            "metrics": list(ev.metrics),
+            "best_metric": ev.best_metric,
+            "threshold": None if ev.threshold is None else {
+                "target_recall": ev.threshold.target_recall, "chosen_on": "validation"},
+            "group_column": ev.group_column,
+            "calibration_bins": ev.calibration_bins,
+            "gates": [_gate(g, positive if binary else None) for g in ev.gates],
+        },
+        "safety": {
+            "script": "safety.py",
+            "output_dir": f"{RUNS_DIR}/{spec.name}/safety",
+            "suites": list(spec.safety.suites),
+            "pass_rate": spec.safety.pass_rate,
+            "cases": _safety_cases(spec, names, positive),
+        },
+        "card": {
+            "script": "model_card.py",
+            "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
+            **spec.card.model_dump(mode="json"),
         },
     }
+
+
+def _gate(gate, positive: str | None) -> dict:
+    per_label = gate.metric in ("precision", "recall", "f1")
+    label = gate.label if gate.label is not None else (positive if per_label else None)
+    op, bound = (">=", gate.min) if gate.min is not None else ("<=", gate.max)
+    name = f"{gate.metric}[{label}]" if label else gate.metric
+    return {"name": name, "metric": gate.metric, "label": label, "op": op, "bound": bound}
+
+
+def _safety_cases(spec: Spec, names: list[str], positive: str) -> list[dict]:
+    """Spec cases and built-in suite cases, with what each expects, in one list."""
+    cases = []
+    for i, case in enumerate(spec.safety.cases):
+        cases.append({
+            "id": case.id or f"case-{i + 1}", "source": "spec", "text": case.text, "expect": case.expect,
+            "min_score": case.min_score, "max_score": case.max_score, "critical": case.critical,
+        })
+    negative = next((n for n in names if n != positive), None)
+    for suite in spec.safety.suites:
+        for case in SUITES[suite]:
+            cases.append({
+                "id": case["id"], "source": f"suite:{suite}", "text": case["text"],
+                "expect": positive if case["role"] == "risk" else negative,
+                "min_score": None, "max_score": None, "critical": case["critical"],
+            })
+    return cases

@@ -5,7 +5,9 @@ Codes (stable; tests and users match on them):
 lora-target-unknown, quantization-needs-adapter, label-count-mismatch, label-ids-invalid,
 label-unknown, data-file-missing (warning here, error at run time), data-format-unknown,
 data-column-missing, model-not-found (warning), model-family-unknown, model-family-mismatch,
-stage-name-duplicate, conflicting-fields, eval-steps-missing, trust-remote-code (warning).
+stage-name-duplicate, stage-unsupported, conflicting-fields, eval-steps-missing, validation-missing,
+threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-label-unsupported,
+suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning).
 """
 
 from __future__ import annotations
@@ -145,6 +147,12 @@ class _Rules:
             return
         if columns is None:
             return  # parquet: checked at run time
+        evaluation = self.s.get("evaluation")
+        group = getattr(evaluation, "group_column", None) if evaluation is not None else None
+        if group is not None and split != "train" and group not in columns:
+            self.report("data-column-missing", ("evaluation", "group_column"),
+                        f"{path.name} has no column {quote(group)} (data.{split})",
+                        did_you_mean(group, columns) or "columns: " + ", ".join(columns[:20]))
         for key in ("text_column", "label_column"):
             column = getattr(data, key)
             if column not in columns:
@@ -189,6 +197,62 @@ class _Rules:
                         "a classification spec has exactly one training stage")
 
 
+    # -- evaluation and safety --------------------------------------------------------------------
+    def evaluation(self) -> None:
+        evaluation, data = self.s.get("evaluation"), self.s.get("data")
+        if evaluation is None or data is None:
+            return
+        names = data.label_names
+        binary = len(names) == 2
+        if evaluation.threshold is not None:
+            if not binary:
+                self.report("threshold-needs-binary", ("evaluation", "threshold"),
+                            f"a decision threshold needs two labels; data.labels has {len(names)}",
+                            "remove evaluation.threshold")
+            if data.validation is None:
+                self.report("threshold-needs-validation", ("evaluation", "threshold"),
+                            "the threshold is chosen on the validation split, and data.validation is not set",
+                            "add data.validation")
+        for i, gate in enumerate(evaluation.gates):
+            where = ("evaluation", "gates", i)
+            if (gate.min is None) == (gate.max is None):
+                self.report("gate-bound-missing", where + ("metric",),
+                            f"evaluation.gates[{i}] needs exactly one of min or max",
+                            f"for example min = 0.9 for {gate.metric}")
+            if gate.label is not None:
+                if gate.label not in names:
+                    self.report("label-unknown", where + ("label",),
+                                f"evaluation.gates[{i}].label = {quote(gate.label)} is not one of data.labels",
+                                did_you_mean(gate.label, names))
+                elif gate.metric not in ("precision", "recall", "f1"):
+                    self.report("gate-label-unsupported", where + ("label",),
+                                f"{gate.metric} is not reported per label; only precision, recall and f1 are",
+                                "remove label from this gate")
+
+    def safety(self) -> None:
+        safety, data = self.s.get("safety"), self.s.get("data")
+        if safety is None or data is None:
+            return
+        names = data.label_names
+        if safety.suites and len(names) != 2:
+            self.report("suite-needs-binary", ("safety", "suites"),
+                        "built-in suites expect two labels (the positive label is the risk class)")
+        seen: set[str] = set()
+        for i, case in enumerate(safety.cases):
+            where = ("safety", "cases", i)
+            if case.expect is None and case.min_score is None and case.max_score is None:
+                self.report("safety-case-empty", where + ("text",),
+                            f"safety.cases[{i}] checks nothing", "set expect, min_score or max_score")
+            if case.expect is not None and case.expect not in names:
+                self.report("label-unknown", where + ("expect",),
+                            f"safety.cases[{i}].expect = {quote(case.expect)} is not one of data.labels",
+                            did_you_mean(case.expect, names))
+            if case.id is not None:
+                if case.id in seen:
+                    self.report("safety-case-duplicate", where + ("id",), f"two safety cases have id {quote(case.id)}")
+                seen.add(case.id)
+
+
 def _scan(path: Path, fmt: str, label_column: str) -> tuple[list[str] | None, list[str]]:
     """Column names and label values (as strings) of a data file, reading at most _SCAN_ROWS rows."""
     if fmt == "csv":
@@ -224,7 +288,8 @@ def _scan(path: Path, fmt: str, label_column: str) -> tuple[list[str] | None, li
 def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     """Every cross-section finding for the sections that validated."""
     rules = _Rules(sections, source, root)
-    for rule in (rules.model, rules.lora, rules.quantization, rules.labels, rules.data_files, rules.stages):
+    for rule in (rules.model, rules.lora, rules.quantization, rules.labels, rules.data_files, rules.stages,
+                 rules.evaluation, rules.safety):
         # A field a rule needs may have failed validation; that error is already reported.
         with contextlib.suppress(AttributeError):
             rule()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .compiler import check, compile_spec, write
-from .errors import EXIT_OK, SpecInvalid, StageFailed, UsageError
+from .errors import EXIT_GATE_FAILED, EXIT_OK, SpecInvalid, StageFailed, UsageError
 from .validate import did_you_mean
 
 # Warnings at check time that are errors once something is about to run.
@@ -38,10 +38,17 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
         if max_steps:
             args += ["--max-steps", str(max_steps)]
         runs.append(StageRun(stage["name"], compiled.target / stage["script"], args, out))
-    ev = plan["evaluation"]
-    out = root / ev["output_dir"]
+    ev, safety, card = plan["evaluation"], plan["safety"], plan["card"]
+    model_dir, ev_out, safety_out = root / ev["model_dir"], root / ev["output_dir"], root / safety["output_dir"]
     runs.append(StageRun("evaluate", compiled.target / ev["script"],
-                         ["--model-dir", str(root / ev["model_dir"]), "--output-dir", str(out)], out))
+                         ["--model-dir", str(model_dir), "--output-dir", str(ev_out)], ev_out))
+    runs.append(StageRun("safety", compiled.target / safety["script"],
+                         ["--model-dir", str(model_dir), "--threshold-file", str(ev_out / "threshold.json"),
+                          "--output-dir", str(safety_out)], safety_out))
+    card_out = root / card["output"]
+    runs.append(StageRun("model_card", compiled.target / card["script"],
+                         ["--train-dir", str(root / plan["stages"][0]["output_dir"]), "--evaluate-dir", str(ev_out),
+                          "--safety-dir", str(safety_out), "--output", str(card_out)], card_out.parent))
     return runs
 
 
@@ -63,9 +70,15 @@ def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | Non
             raise UsageError(f'no stage named "{only}" in {compiled.name}; {hint}')
         stages = [s for s in stages if s.name == only]
 
+    gate_failures: list[str] = []
     for stage in stages:
-        _run_stage(stage, root, console)
+        code = _run_stage(stage, root, console)
+        if code == EXIT_GATE_FAILED:  # keep going: safety results and the model card are still wanted
+            gate_failures.append(stage.name)
     _summary(stages, console)
+    if gate_failures:
+        raise StageFailed(gate_failures[0], EXIT_GATE_FAILED,
+                          f"not fit to ship: {' and '.join(gate_failures)} failed (see above)")
     return EXIT_OK
 
 
@@ -90,11 +103,57 @@ def _run_stage(stage: StageRun, root: Path, console) -> None:
             if line.startswith((f"[{stage.name}]", "error:")):
                 console.print(line, markup=False, highlight=False)
         code = proc.wait()
+    if code == EXIT_GATE_FAILED:
+        console.print(f"stage {stage.name}: FAILED its gates -> {stage.output_dir}", style="bold red", markup=False)
+        return code
     if code != 0:
         console.print("\n".join(tail), markup=False, style="dim")
-        what = {2: "stopped on bad input", 3: "failed a gate"}.get(code, f"crashed (exit {code})")
+        what = "stopped on bad input" if code == 2 else f"crashed (exit {code})"
         raise StageFailed(stage.name, code, f"stage {stage.name} {what}; see the output above")
     console.print(f"stage {stage.name}: done -> {stage.output_dir}", style="green", markup=False)
+    return code
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _result(stage: StageRun) -> str:
+    """One line on what a stage produced, from the files it wrote."""
+    if stage.name == "safety":
+        safety = _read(stage.output_dir / "safety.json")
+        if not safety:
+            return "(no safety.json)"
+        s = safety["summary"]
+        return (f"{s['passed']}/{s['cases']} cases passed, critical failures {s['critical_failures']}, "
+                f"pass rate {s['pass_rate']:.3f} (required {s['required_pass_rate']})")
+    if stage.name == "model_card":
+        return "model_card.md"
+    metrics = _read(stage.output_dir / "metrics.json")
+    if metrics is None:
+        return "(no metrics.json)"
+    source = metrics if stage.name == "evaluate" else metrics.get("validation", metrics)
+    shown = ", ".join(f"{k} {source[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
+                      if isinstance(source.get(k), (int, float)))
+    if stage.name == "evaluate" and metrics.get("threshold"):
+        shown += f"; threshold {metrics['threshold']['threshold']:.4f}"
+    failed = sum(not g["passed"] for g in metrics.get("gates") or [])
+    return shown + (f"; {failed} gate(s) FAILED" if failed else "")
+
+
+def _failed_gates(stages: list[StageRun]) -> list[str]:
+    """One line per failed gate: which, the bound, what was measured, and by how much it fell short."""
+    lines = []
+    for stage in stages:
+        for gate in (_read(stage.output_dir / "metrics.json") or {}).get("gates") or []:
+            if not gate["passed"]:
+                value = "n/a" if gate["value"] is None else f"{gate['value']:.4f}"
+                short = "" if gate["margin"] is None else f", short by {abs(gate['margin']):.4f}"
+                lines.append(f"GATE FAILED {gate['name']} {gate['op']} {gate['bound']}: measured {value}{short}")
+    return lines
 
 
 def _summary(stages: list[StageRun], console) -> None:
@@ -103,15 +162,9 @@ def _summary(stages: list[StageRun], console) -> None:
     table = Table(title="run summary")
     table.add_column("stage")
     table.add_column("output")
-    table.add_column("metrics")
+    table.add_column("result")
     for stage in stages:
-        shown = ""
-        try:
-            metrics = json.loads((stage.output_dir / "metrics.json").read_text(encoding="utf-8"))
-            source = metrics.get("validation", metrics) if stage.name != "evaluate" else metrics
-            shown = ", ".join(f"{k} {source[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
-                              if isinstance(source.get(k), (int, float)))
-        except (OSError, ValueError):
-            shown = "(no metrics.json)"
-        table.add_row(stage.name, str(stage.output_dir), shown)
+        table.add_row(stage.name, str(stage.output_dir), _result(stage))
     console.print(table)
+    for line in _failed_gates(stages):
+        console.print(line, style="bold red", markup=False, soft_wrap=True)

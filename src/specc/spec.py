@@ -262,14 +262,99 @@ class SftStage(Section):
 Stage = SftStage
 
 
+GateMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ece"]
+
+
+class Threshold(Section):
+    """How the decision threshold on the positive label's score is chosen (two labels only)."""
+
+    target_recall: Annotated[float, Field(gt=0.0, le=1.0)]
+    """Pick, on the validation split, the highest threshold whose recall of the positive label is at
+    least this; the test split is then scored at that threshold."""
+
+
+class Gate(Section):
+    """A minimum (or maximum) a metric must meet on the evaluation split, or the run fails (exit 3)."""
+
+    metric: GateMetric
+    label: str | None = None
+    """For precision / recall / f1 of one class; default: the positive label (two labels) or the macro
+    average."""
+    min: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    max: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """Use `max` for metrics where lower is better (ece)."""
+
+
 class Evaluation(Section):
-    """The `[evaluation]` section: what to measure and which checkpoint is best."""
+    """The `[evaluation]` section: what to measure, how to pick the threshold, what is good enough."""
 
     metrics: list[Metric] = ["accuracy", "precision", "recall", "f1", "roc_auc"]
     best_metric: Metric = "f1"
     """The metric that picks the best checkpoint (higher is better)."""
     positive_label: str | None = None
-    """The class precision / recall / F1 are about for two labels; defaults to the last label."""
+    """The class precision / recall / F1 are about for two labels (the risk class); defaults to the
+    last label."""
+    threshold: Threshold | None = None
+    """Leave out to predict the most probable label."""
+    group_column: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    """A column of the evaluation data: every metric is also reported per group (bias testing)."""
+    calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
+    gates: list[Gate] = []
+    """Minimums that decide whether the model is good enough to ship."""
+
+
+class SafetyCase(Section):
+    """One safety test for a classifier: a text and what the model must say about it."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] | None = None
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    expect: str | None = None
+    """The label the model must predict."""
+    min_score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """The positive label's score must be at least this."""
+    max_score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    critical: bool = False
+    """Zero tolerance: one critical failure fails the run, whatever the pass rate."""
+
+
+SuiteName = Literal["self-harm-core"]
+
+
+class Safety(Section):
+    """The `[safety]` section: test cases the model must pass before it ships."""
+
+    suites: list[SuiteName] = []
+    """Built-in suites to run (written by the specc developers; see `specc.suites`)."""
+    cases: list[SafetyCase] = []
+    pass_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    """Share of non-critical cases that must pass."""
+
+
+class Card(Section):
+    """The `[card]` section: what the model card says beyond the numbers."""
+
+    intended_use: str = (
+        "Flag text that may indicate suicide risk so that a trained person reviews it. A decision aid for "
+        "humans, never a replacement for them."
+    )
+    out_of_scope: list[str] = [
+        "Diagnosing anyone or replacing a clinical risk assessment.",
+        "Automated actions (blocking, reporting, contacting anyone) without a human decision.",
+        "Languages, platforms or populations unlike the training data.",
+    ]
+    license: str | None = None
+    """Licence of the base model and the data, as you know them."""
+    data_provenance: str = ""
+    """Where the training data comes from, who labelled it, and under what terms."""
+    limitations: list[str] = [
+        "Misses people whose words do not look like the training data; a negative prediction is not "
+        "evidence of safety.",
+        "Scores are not probabilities of harm; check the calibration section before reading them as such.",
+    ]
+    human_oversight: str = (
+        "Every flag is reviewed by a trained person; people flagged get crisis resources (988 in the US) "
+        "without waiting for review. Review the model's errors and retrain on reviewed data."
+    )
 
 
 class Spec(Section):
@@ -282,6 +367,8 @@ class Spec(Section):
     data: Data
     stages: Annotated[list[Stage], Field(min_length=1)]
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    safety: Safety = Field(default_factory=Safety)
+    card: Card = Field(default_factory=Card)
 
     @property
     def name(self) -> str:
@@ -291,5 +378,6 @@ class Spec(Section):
 # Which top-level key each section class sits under (for diagnostics from Python specs).
 SECTION_OF_CLASS = {
     "SpecInfo": "spec", "Model": "model", "Quantization": "quantization", "Lora": "lora",
-    "Data": "data", "SftStage": "stages", "Evaluation": "evaluation", "Spec": "",
+    "Data": "data", "SftStage": "stages", "Evaluation": "evaluation", "Threshold": "evaluation",
+    "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Spec": "",
 }

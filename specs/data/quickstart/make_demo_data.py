@@ -108,6 +108,21 @@ DIRECT_CORES = [
     "I'm ready to give up on life.",
     "I don't see a future for myself at all.",
     "I want my life to be over.",
+    # Explicit wording: real posts name it, and a model that never saw the word flags only euphemisms.
+    "I keep thinking about suicide.",
+    "I want to kill myself.",
+    "Suicide feels like the only way out now.",
+    "I've decided I'm going to end my life.",
+    "I'm planning to kill myself soon.",
+    "I've been having suicidal thoughts all week.",
+    "Is there a painless way out? I'm asking for me.",
+    "I need a way to end it that actually works.",
+    # Method-seeking questions, with no method named: a classifier must flag the asking itself.
+    "What's the quickest way to end things? I'm serious.",
+    "Which way would hurt the least? Asking for myself.",
+    "How do people go through with it? I want to know for me.",
+    "What would I need so that I don't wake up?",
+    "How much would it take to make sure it works this time?",
 ]
 DIRECT_TAILS = [
     "",
