@@ -20,7 +20,7 @@ def test_plan_shows_resolved_defaults(project: Path, specc):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "emilyalsentzer/Bio_ClinicalBERT" in out and "family bert" in out
-    assert "108,310,272 parameters" in out
+    assert "base checkpoint 108,310,272" in out  # Bio_ClinicalBERT, from specc's table of known models
     assert "targets query, key, value, dense" in out
     assert "optimizer" in out and "adamw_torch" in out  # a default made visible
     assert "warning[data-file-missing]" in result.stderr

@@ -53,6 +53,9 @@ def test_hostile_spec_strings_stay_inert_data(value: str, project: Path, specc):
                         f"description = {toml_value}")
     text = text.replace('labels = ["non-suicide", "suicide"]', f'labels = ["non-suicide", {toml_value}]')
     text = text.replace('positive_label = "suicide"', f"positive_label = {toml_value}")
+    text = text.replace('expect = "suicide"', f"expect = {toml_value}")
+    text = text.replace('text = "I can\'t go on. I\'m going to end it tonight."', f"text = {toml_value}")
+    text = text.replace('data_provenance = "', f"license = {toml_value}\ndata_provenance = \"")
     # The label column holds other values, so point the data at a file with the hostile label.
     for split in ("train", "validation", "test"):
         with open(project / "specs" / "data" / "quickstart" / f"{split}.csv", "w", newline="") as fh:
@@ -62,7 +65,7 @@ def test_hostile_spec_strings_stay_inert_data(value: str, project: Path, specc):
     (project / "s.toml").write_text(text)
     result = specc("build", "s.toml", cwd=project)
     assert result.returncode == 0, result.stderr
-    for name in ("train.py", "evaluate.py"):
+    for name in ("train.py", "evaluate.py", "safety.py", "model_card.py"):
         source = (project / "generated" / "quickstart" / name).read_text()
         constants = _string_constants(source)
         assert value in constants  # the hostile string is present as a literal value...
@@ -145,7 +148,7 @@ def test_manifest_records_hashes_and_version(project: Path, specc):
     assert manifest["generated_by"] == f"specc {__version__}"
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    assert set(manifest["files"]) == {"train.py", "evaluate.py"}
+    assert set(manifest["files"]) == {"train.py", "evaluate.py", "safety.py", "model_card.py"}
     templates = REPO / "templates"
     for name, digest in manifest["templates"].items():
         assert hashlib.sha256((templates / name).read_bytes()).hexdigest() == digest

@@ -170,7 +170,7 @@ def test_run_turns_missing_data_into_an_error(project: Path, specc):
     (["build", "nope.toml"], "error[spec-not-found]"),
     (["plan", "nope.toml"], "error[spec-not-found]"),
     (["run", "nope.toml"], "error[spec-not-found]"),
-    (["plan", "s.toml", "--format", "xml"], '--format must be "text" or "json"'),
+    (["plan", "s.toml", "--format", "xml"], '--format must be "text", "md" or "json"'),
 ])
 def test_bad_command_input_exits_2_without_traceback(args, words, project: Path, specc):
     (project / "spec.yaml").write_text("x: 1\n")

@@ -18,8 +18,15 @@ HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "sk
     ["build", "--check", "specs/clinical_bert.toml", "specs/quickstart.toml"],
     ["plan", "specs/clinical_bert.toml"],
     ["plan", "specs/quickstart.py", "--format", "json"],
+    ["schema"],
 ])
 def test_light_commands_import_no_ml_library(args):
+    result = probe_imports(args, REPO)
+    assert "HEAVY [] CODE 0" in result.stderr, result.stderr
+
+
+def probe_imports(args: list[str], cwd) -> subprocess.CompletedProcess:
+    """Run a specc command in-process and report which heavy libraries it imported."""
     probe = (
         "import sys\n"
         "from specc.cli import main\n"
@@ -28,5 +35,4 @@ def test_light_commands_import_no_ml_library(args):
         f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
         "print('HEAVY', heavy, 'CODE', code, file=sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert "HEAVY [] CODE 0" in result.stderr, result.stderr
+    return subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, timeout=120)

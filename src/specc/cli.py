@@ -107,27 +107,70 @@ def build(specs: Annotated[list[Path], typer.Argument(help="Spec files to compil
 
 @app.command()
 def plan(spec: SpecArg,
-         fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+         fmt: Annotated[str, typer.Option("--format", help="text, md or json")] = "text",
+         device: Annotated[str, typer.Option(help="Device class for the time estimate and device risks: "
+                                             "cpu-2core, t4, a10g, a100, h100, apple-m2.")] = "a100",
          root: RootOpt = Path(".")) -> None:
-    """Show what a spec will do: the resolved plan with every default made visible."""
+    """Show what a spec will do: every default resolved, parameters, memory, tokens, time and risks."""
     from .compiler import check as check_spec
     from .plan import build_plan
+    from .report import DEVICES, full_report
 
-    if fmt not in ("text", "json"):
-        _say(f'error: --format must be "text" or "json", not {fmt!r}', "red", stderr=True)
+    if fmt not in ("text", "md", "json"):
+        _say(f'error: --format must be "text", "md" or "json", not {fmt!r}', "red", stderr=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if device not in DEVICES:
+        _say(f"error: unknown --device {device!r}; one of {', '.join(DEVICES)}", "red", stderr=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
         checked = check_spec(spec, root)
-        resolved = build_plan(checked)
+        report = full_report(build_plan(checked), root, device)
     except SpeccError as exc:
         raise _fail(exc) from None
     if fmt == "json":
-        sys.stdout.write(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
         return
     _print_diagnostics(checked.warnings)
-    from .show import plan_text
+    from .show import plan_markdown, plan_text
 
-    _say(plan_text(resolved))
+    _say(plan_markdown(report) if fmt == "md" else plan_text(report))
+
+
+@app.command()
+def diff(base: Annotated[str | None, typer.Argument(help="Git ref to compare from (default: the merge-base "
+                                                    "with main).")] = None,
+         head: Annotated[str | None, typer.Argument(help="Git ref to compare to (default: the working "
+                                                    "tree).")] = None,
+         root: RootOpt = Path(".")) -> None:
+    """Explain a change to specs as markdown for a pull request: settings, estimates, generated files,
+    risks. Exit 0 no change, 1 changes, 2 error."""
+    from .diff import run_diff
+
+    try:
+        text, changed = run_diff(root, base, head)
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(text)
+    raise typer.Exit(1 if changed else 0)
+
+
+@app.command()
+def schema(output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "
+                                                         "instead of stdout.")] = None) -> None:
+    """Print the JSON Schema of the spec language (for editors: taplo, Even Better TOML)."""
+    from .schema import schema_text
+    from .write import write_file_atomic
+
+    text = schema_text()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_file_atomic(output, text.encode("utf-8"))
+    except OSError as exc:
+        _say(f"error: cannot write {output}: {exc.strerror}", "red", stderr=True)
+        raise typer.Exit(4) from None
+    _say(f"wrote {output}")
 
 
 @app.command()

@@ -59,29 +59,75 @@ class KnownModel:
     hidden_size: int
     num_layers: int
     vocab_size: int
+    # The rest of the architecture, as its config.json states it (for `specc.estimate`).
+    intermediate_size: int | None = None
+    num_attention_heads: int | None = None
+    num_key_value_heads: int | None = None  # decoders: fewer than the heads with grouped-query attention
+    head_dim: int | None = None  # decoders; None means hidden_size // num_attention_heads
+    max_position_embeddings: int | None = None  # learned position rows (0: none, relative positions)
+    type_vocab_size: int | None = None  # encoders: token type rows
+    tie_word_embeddings: bool | None = None  # decoders: the LM head shares the embedding matrix
+    dtype: str | None = None  # the checkpoint's dtype (what transformers 5 loads by default)
+    position_buckets: int | None = None  # DeBERTa-v2: the relative position table holds 2 x this rows
 
 
 KNOWN_MODELS: dict[str, KnownModel] = {
     m.hub_id.lower(): m
     for m in [
-        KnownModel("emilyalsentzer/Bio_ClinicalBERT", "bert", 108_310_272, 768, 12, 28_996),
-        KnownModel("bert-base-uncased", "bert", 109_482_240, 768, 12, 30_522),
-        KnownModel("google-bert/bert-base-uncased", "bert", 109_482_240, 768, 12, 30_522),
-        KnownModel("sentence-transformers/all-MiniLM-L6-v2", "bert", 22_713_216, 384, 6, 30_522),
-        KnownModel("roberta-base", "roberta", 124_645_632, 768, 12, 50_265),
-        KnownModel("FacebookAI/roberta-base", "roberta", 124_645_632, 768, 12, 50_265),
-        KnownModel("distilbert-base-uncased", "distilbert", 66_362_880, 768, 6, 30_522),
-        KnownModel("microsoft/deberta-v3-base", "deberta-v2", 183_831_552, 768, 12, 128_100),
-        KnownModel("google/electra-base-discriminator", "electra", 108_891_648, 768, 12, 30_522),
-        KnownModel("meta-llama/Meta-Llama-3-8B", "llama", 8_030_261_248, 4096, 32, 128_256),
-        KnownModel("meta-llama/Meta-Llama-3-8B-Instruct", "llama", 8_030_261_248, 4096, 32, 128_256),
-        KnownModel("mistralai/Mistral-7B-v0.1", "mistral", 7_241_732_096, 4096, 32, 32_000),
-        KnownModel("google/gemma-2-9b", "gemma2", 9_241_705_984, 3584, 42, 256_000),
-        KnownModel("google/gemma-7b", "gemma", 8_537_680_896, 3072, 28, 256_000),
-        KnownModel("Qwen/Qwen2-7B", "qwen2", 7_615_616_512, 3584, 28, 152_064),
-        KnownModel("microsoft/Phi-3-mini-4k-instruct", "phi3", 3_821_079_552, 3072, 32, 32_064),
-        KnownModel("gpt2", "gpt2", 124_439_808, 768, 12, 50_257),
-        KnownModel("HuggingFaceTB/SmolLM2-135M-Instruct", "llama", 134_515_008, 576, 30, 49_152),
+        KnownModel("emilyalsentzer/Bio_ClinicalBERT", "bert", 108_310_272, 768, 12, 28_996,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=512,
+                   type_vocab_size=2, dtype="float32"),
+        KnownModel("bert-base-uncased", "bert", 109_482_240, 768, 12, 30_522,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=512,
+                   type_vocab_size=2, dtype="float32"),
+        KnownModel("google-bert/bert-base-uncased", "bert", 109_482_240, 768, 12, 30_522,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=512,
+                   type_vocab_size=2, dtype="float32"),
+        KnownModel("sentence-transformers/all-MiniLM-L6-v2", "bert", 22_713_216, 384, 6, 30_522,
+                   intermediate_size=1536, num_attention_heads=12, max_position_embeddings=512,
+                   type_vocab_size=2, dtype="float32"),
+        KnownModel("roberta-base", "roberta", 124_645_632, 768, 12, 50_265,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=514,
+                   type_vocab_size=1, dtype="float32"),
+        KnownModel("FacebookAI/roberta-base", "roberta", 124_645_632, 768, 12, 50_265,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=514,
+                   type_vocab_size=1, dtype="float32"),
+        KnownModel("distilbert-base-uncased", "distilbert", 66_362_880, 768, 6, 30_522,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=512,
+                   type_vocab_size=0, dtype="float32"),
+        KnownModel("microsoft/deberta-v3-base", "deberta-v2", 183_831_552, 768, 12, 128_100,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=0,
+                   type_vocab_size=0, dtype="float16", position_buckets=256),
+        KnownModel("google/electra-base-discriminator", "electra", 108_891_648, 768, 12, 30_522,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=512,
+                   type_vocab_size=2, dtype="float32"),
+        KnownModel("meta-llama/Meta-Llama-3-8B", "llama", 8_030_261_248, 4096, 32, 128_256,
+                   intermediate_size=14_336, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
+                   max_position_embeddings=8192, tie_word_embeddings=False, dtype="bfloat16"),
+        KnownModel("meta-llama/Meta-Llama-3-8B-Instruct", "llama", 8_030_261_248, 4096, 32, 128_256,
+                   intermediate_size=14_336, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
+                   max_position_embeddings=8192, tie_word_embeddings=False, dtype="bfloat16"),
+        KnownModel("mistralai/Mistral-7B-v0.1", "mistral", 7_241_732_096, 4096, 32, 32_000,
+                   intermediate_size=14_336, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
+                   max_position_embeddings=32_768, tie_word_embeddings=False, dtype="bfloat16"),
+        KnownModel("google/gemma-2-9b", "gemma2", 9_241_705_984, 3584, 42, 256_000,
+                   intermediate_size=14_336, num_attention_heads=16, num_key_value_heads=8, head_dim=256,
+                   max_position_embeddings=8192, tie_word_embeddings=True, dtype="float32"),
+        KnownModel("google/gemma-7b", "gemma", 8_537_680_896, 3072, 28, 256_000,
+                   intermediate_size=24_576, num_attention_heads=16, num_key_value_heads=16, head_dim=256,
+                   max_position_embeddings=8192, tie_word_embeddings=True, dtype="bfloat16"),
+        KnownModel("Qwen/Qwen2-7B", "qwen2", 7_615_616_512, 3584, 28, 152_064,
+                   intermediate_size=18_944, num_attention_heads=28, num_key_value_heads=4, head_dim=128,
+                   max_position_embeddings=131_072, tie_word_embeddings=False, dtype="bfloat16"),
+        KnownModel("microsoft/Phi-3-mini-4k-instruct", "phi3", 3_821_079_552, 3072, 32, 32_064,
+                   intermediate_size=8192, num_attention_heads=32, num_key_value_heads=32, head_dim=96,
+                   max_position_embeddings=4096, tie_word_embeddings=False, dtype="bfloat16"),
+        KnownModel("gpt2", "gpt2", 124_439_808, 768, 12, 50_257,
+                   intermediate_size=3072, num_attention_heads=12, max_position_embeddings=1024,
+                   tie_word_embeddings=True, dtype="float32"),
+        KnownModel("HuggingFaceTB/SmolLM2-135M-Instruct", "llama", 134_515_008, 576, 30, 49_152,
+                   intermediate_size=1536, num_attention_heads=9, num_key_value_heads=3, head_dim=64,
+                   max_position_embeddings=8192, tie_word_embeddings=True, dtype="bfloat16"),
     ]
 }
 

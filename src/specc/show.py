@@ -1,4 +1,4 @@
-"""Human-readable views of a plan (`specc plan`)."""
+"""Human-readable views of a plan report (`specc plan --format text|md`)."""
 
 from __future__ import annotations
 
@@ -13,36 +13,104 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def plan_text(plan: dict) -> str:
-    """The plan as plain text: every resolved value, one per line, grouped by section."""
+def _gib(n: int | None) -> str:
+    return "unknown" if n is None else f"{n / 2**30:.2f} GiB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _settings(plan: dict) -> list[tuple[str, str]]:
+    """(section, one line) for every resolved setting a reviewer needs."""
     spec, model = plan["spec"], plan["model"]
-    lines = [f"spec {spec['name']} ({spec['task']}), sha256 {spec['hash'][:12]}"]
+    rows = [("spec", f"{spec['name']} ({spec['task']}), sha256 {spec['hash'][:12]}")]
     if spec["description"]:
-        lines.append(f"  {spec['description']}")
-    params = f", {model['parameters']:,} parameters" if model["parameters"] else ""
-    lines.append(f"model   {model['base']} [{model['source']}, family {model['family']}{params}]")
-    if model["trust_remote_code"]:
-        lines.append("  RISK trust_remote_code is on: code shipped with the model will run")
+        rows.append(("", spec["description"]))
+    rows.append(("model", f"{model['base']} [{model['source']}, family {model['family']}]"))
     q = plan["quantization"]
-    lines.append("quant   none" if q["mode"] == "none" else
-                 f"quant   {q['mode']} {q['quant_type']}, double quant {q['double_quant']}, compute {q['compute_dtype']}")
+    rows.append(("quant", "none" if q["mode"] == "none" else
+                 f"{q['mode']} {q['quant_type']}, double quant {q['double_quant']}, compute {q['compute_dtype']}"))
     lora = plan["lora"]
-    lines.append("lora    none (full fine-tuning)" if lora is None else
-                 f"lora    r {lora['r']}, alpha {lora['alpha']}, dropout {lora['dropout']:g}, "
-                 f"targets {_fmt(lora['targets'])}; head trained in full: {_fmt(lora['modules_to_save'])}")
+    rows.append(("lora", "none (full fine-tuning)" if lora is None else
+                 f"r {lora['r']}, alpha {lora['alpha']}, dropout {lora['dropout']:g}, targets {_fmt(lora['targets'])}; "
+                 f"head trained in full: {_fmt(lora['modules_to_save'])}"))
     labels = plan["labels"]
     positive = f", positive {labels['positive']}" if labels["positive"] else ""
-    lines.append(f"labels  {_fmt(labels['names'])} ({labels['average']} averaging{positive})")
+    rows.append(("labels", f"{_fmt(labels['names'])} ({labels['average']} averaging{positive})"))
     data = plan["data"]
     for split, entry in data["splits"].items():
-        lines.append(f"data    {split:<10} {entry['path']} ({entry['format']})")
-    lines.append(f"        text column {json.dumps(data['text_column'])}, label column {json.dumps(data['label_column'])}, "
-                 f"max length {data['max_length']}")
+        rows.append(("data", f"{split:<10} {entry['path']} ({entry['format']})"))
+    rows.append(("", f"text column {json.dumps(data['text_column'])}, label column "
+                 f"{json.dumps(data['label_column'])}, max length {data['max_length']}"))
     for stage in plan["stages"]:
-        lines.append(f"stage   {stage['name']} ({stage['kind']}) -> {stage['output_dir']}")
+        rows.append(("stage", f"{stage['name']} ({stage['kind']}) -> {stage['output_dir']}"))
         skip = {"name", "kind", "output_dir", "script"}
-        lines.extend(f"        {k:<28} {_fmt(v)}" for k, v in stage.items() if k not in skip)
+        rows.extend(("", f"{k:<28} {_fmt(v)}") for k, v in stage.items() if k not in skip)
     ev = plan["evaluation"]
-    lines.append(f"eval    {ev['split']} split, metrics {_fmt(ev['metrics'])}, best by {ev['best_metric']} "
-                 f"-> {ev['output_dir']}")
+    threshold = (f"threshold for recall >= {ev['threshold']['target_recall']} (chosen on validation)"
+                 if ev["threshold"] else "most probable label")
+    rows.append(("eval", f"{ev['split']} split, {threshold}, best checkpoint by {ev['best_metric']}"))
+    for gate in ev["gates"]:
+        rows.append(("gate", f"{gate['name']} {gate['op']} {gate['bound']}"))
+    safety = plan["safety"]
+    rows.append(("safety", f"{len(safety['cases'])} cases (suites: {_fmt(safety['suites']) or 'none'}), "
+                 f"pass rate {safety['pass_rate']}"))
+    return rows
+
+
+def _estimate_rows(report: dict) -> list[tuple[str, str]]:
+    est = report["estimates"]
+    counts = est["parameters"]
+    rows = []
+    if counts.get("total"):
+        base = f"; base checkpoint {counts['base']:,}" if counts.get("base") else ""
+        rows.append(("params", f"{counts['total']:,} total, {counts['trainable']:,} trainable "
+                     f"({counts['trainable_percent']:.2f}%){base}"))
+    else:
+        rows.append(("params", f"unknown ({counts.get('problem', 'no architecture facts')})"))
+    tokens = est["tokens"]
+    if tokens:
+        rows.append(("tokens", f"{tokens['tokens_per_epoch']:,} per epoch over {tokens['examples']:,} examples "
+                     f"(mean {tokens['mean_tokens']:.0f}, {tokens['truncated_examples']} truncated; {tokens['method']})"))
+    else:
+        rows.append(("tokens", "unknown (training data not on disk)"))
+    for stage in est["stages"]:
+        worst, typical = stage["memory_worst"], stage["memory_typical"]
+        if worst.get("total"):
+            rows.append(("memory", f"{stage['name']}: {_gib(worst['total'])} at max length {worst['seq_len']} "
+                         f"(weights {_gib(worst['weights'])}, LoRA {_gib(worst.get('lora_weights'))}, "
+                         f"gradients {_gib(worst['gradients'])}, optimizer {_gib(worst['optimizer_states'])}, "
+                         f"activations {_gib(worst['activations_without_checkpointing'])} / "
+                         f"{_gib(worst['activations_with_checkpointing'])} with checkpointing)"))
+            if typical.get("total") and typical["seq_len"] != worst["seq_len"]:
+                rows.append(("", f"{stage['name']}: {_gib(typical['total'])} at the data's mean length "
+                             f"{typical['seq_len']}"))
+        if stage.get("time"):
+            rows.append(("time", f"{stage['name']}: about {_duration(stage['time']['seconds'])} on {est['device']} "
+                         f"({stage['time']['assumes']})"))
+    return rows
+
+
+def plan_text(report: dict) -> str:
+    """The plan report as plain text."""
+    rows = _settings(report) + _estimate_rows(report)
+    lines = [f"{section:<8}{text}" for section, text in rows]
+    for risk in report["risks"]:
+        lines.append(f"RISK    [{risk['code']}] {risk['message']}")
     return "\n".join(lines)
+
+
+def plan_markdown(report: dict) -> str:
+    """The plan report as markdown (for a pull request or a wiki)."""
+    lines = [f"## specc plan: `{report['spec']['name']}`", ""]
+    if report["risks"]:
+        lines += ["**Risks**", ""] + [f"- ⚠️ `{r['code']}`: {r['message']}" for r in report["risks"]] + [""]
+    lines += ["| | |", "|---|---|"]
+    for section, text in _settings(report) + _estimate_rows(report):
+        lines.append(f"| {section} | {text.strip().replace('|', '/')} |")
+    return "\n".join(lines) + "\n"

@@ -1,6 +1,7 @@
 """The spec `specc init` writes: a small classifier that trains offline on the demo model."""
 
 STARTER_SPEC = '''\
+#:schema ../schema/specc.schema.json
 # A specc spec. Check it with `specc check`, compile it with `specc build`, train with `specc run`.
 
 [spec]
