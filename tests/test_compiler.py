@@ -65,7 +65,7 @@ def test_hostile_spec_strings_stay_inert_data(value: str, project: Path, specc):
     (project / "s.toml").write_text(text)
     result = specc("build", "s.toml", cwd=project)
     assert result.returncode == 0, result.stderr
-    for name in ("train.py", "evaluate.py", "safety.py", "model_card.py"):
+    for name in ("train.py", "evaluate.py", "safety.py", "model_card.py", "serve.py"):
         source = (project / "generated" / "quickstart" / name).read_text()
         constants = _string_constants(source)
         assert value in constants  # the hostile string is present as a literal value...
@@ -148,7 +148,7 @@ def test_manifest_records_hashes_and_version(project: Path, specc):
     assert manifest["generated_by"] == f"specc {__version__}"
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    assert set(manifest["files"]) == {"train.py", "evaluate.py", "safety.py", "model_card.py"}
+    assert set(manifest["files"]) == {"train.py", "evaluate.py", "safety.py", "model_card.py", "serve.py"}
     templates = REPO / "templates"
     for name, digest in manifest["templates"].items():
         assert hashlib.sha256((templates / name).read_bytes()).hexdigest() == digest

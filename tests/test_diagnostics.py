@@ -104,6 +104,12 @@ CASES = [
      "24:8: error[safety-case-empty]", "checks nothing"),
     ("safety-expect-unknown", "epochs = 1\n", 'epochs = 1\n\n[[safety.cases]]\ntext = "hi"\nexpect = "risk"\n',
      "25:10: error[label-unknown]", "safety.cases[0].expect"),
+    ("crisis-pattern-invalid", "epochs = 1\n", 'epochs = 1\n\n[serving]\ncrisis_patterns = ["(unclosed"]\n',
+     "24:20: error[crisis-pattern-invalid]", "is not a regular expression"),
+    ("crisis-screen-weakened", "epochs = 1\n", 'epochs = 1\n\n[serving]\nbuiltin_crisis_patterns = false\n',
+     "24:27: warning[crisis-screen-weakened]", "the built-in crisis screen is off"),
+    ("webhook-url", "epochs = 1\n", 'epochs = 1\n\n[serving]\nwebhook_url = "ftp://x"\n',
+     "24:15: error[bad-format]", "webhook_url must be an http(s) URL"),
     ("suite-unknown", "epochs = 1\n", 'epochs = 1\n\n[safety]\nsuites = ["self-harm"]\n',
      "24:11: error[bad-value]", 'did you mean "self-harm-core"?'),
 ]

@@ -170,3 +170,17 @@ def test_diff_imports_no_ml_library(repo: Path):
     spec.write_text(spec.read_text().replace("r = 8", "r = 4"))
     result = probe_imports(["diff"], repo)
     assert "HEAVY [] CODE 1" in result.stderr, result.stderr
+
+
+def test_diff_flags_a_weakened_crisis_screen(repo: Path, specc):
+    spec = repo / "specs" / "quickstart.toml"
+    spec.write_text(spec.read_text() + '\n[serving]\ncrisis_patterns = ["\\\\bgive up\\\\b"]\n')
+    _git(repo, "commit", "-qam", "custom pattern")
+    _git(repo, "checkout", "-qb", "weaken")
+    spec.write_text(spec.read_text().replace('crisis_patterns = ["\\\\bgive up\\\\b"]',
+                                             'builtin_crisis_patterns = false\nlocale = "GB"'))
+    result = specc("diff", "change", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    assert "crisis screen weakened: the built-in crisis patterns were turned off" in result.stdout
+    assert "crisis screen weakened: pattern removed: \\bgive up\\b" in result.stdout
+    assert "crisis resources changed: locale US -> GB" in result.stdout

@@ -15,6 +15,7 @@ from .spec import (
     Quantization,
     Safety,
     SafetyCase,
+    Serving,
     SftStage,
     Spec,
     SpecInfo,
@@ -22,6 +23,6 @@ from .spec import (
 )
 
 __all__ = [
-    "Card", "Data", "Evaluation", "Gate", "Lora", "Model", "Quantization", "Safety", "SafetyCase", "SftStage",
+    "Card", "Data", "Evaluation", "Gate", "Lora", "Model", "Quantization", "Safety", "SafetyCase", "Serving", "SftStage",
     "Spec", "SpecInfo", "Threshold", "__version__",
 ]

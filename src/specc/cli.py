@@ -190,6 +190,37 @@ def run(spec: SpecArg,
 
 
 @app.command()
+def serve(spec: SpecArg,
+          host: Annotated[str | None, typer.Option(help="Override serving.host.")] = None,
+          port: Annotated[int | None, typer.Option(help="Override serving.port.")] = None,
+          root: RootOpt = Path(".")) -> None:
+    """Serve the last trained model of a spec with the generated FastAPI app (build first if stale)."""
+    import os
+    import subprocess
+
+    from .compiler import check as check_spec
+    from .compiler import compile_spec, write
+
+    try:
+        compiled = compile_spec(check_spec(spec, root))
+        write(compiled)
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    plan = compiled.plan
+    model_dir = root / plan["evaluation"]["model_dir"]
+    if not (model_dir / "labels.json").is_file():
+        _say(f"error: no trained model at {model_dir}; run `specc run {spec}` first", "red", stderr=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    args = [sys.executable, str(compiled.target / "serve.py"), "--model-dir", str(model_dir),
+            "--threshold-file", str(root / plan["evaluation"]["output_dir"] / "threshold.json")]
+    if host:
+        args += ["--host", host]
+    if port:
+        args += ["--port", str(port)]
+    raise typer.Exit(subprocess.call(args, cwd=root, env=dict(os.environ)))
+
+
+@app.command()
 def init(path: Annotated[Path, typer.Argument(help="Where to write the starter spec.")] = Path("specs/my_model.toml"),
          force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
     """Write a starter classifier spec to edit."""

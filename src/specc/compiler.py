@@ -21,6 +21,7 @@ TEMPLATES = {
         "evaluate.py": "classification/evaluate.py.j2",
         "safety.py": "classification/safety.py.j2",
         "model_card.py": "classification/model_card.py.j2",
+        "serve.py": "classification/serve.py.j2",
     },
 }
 

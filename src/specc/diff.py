@@ -168,6 +168,14 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
         risks.append(f"safety pass rate lowered: {old_safety['pass_rate']} -> {new_safety['pass_rate']}")
     if not new_safety["cases"]:
         risks.append("no safety tests")
+    old_serving, new_serving = old.get("serving") or {}, new.get("serving") or {}
+    if old_serving.get("builtin_crisis_patterns") and not new_serving.get("builtin_crisis_patterns"):
+        risks.append("crisis screen weakened: the built-in crisis patterns were turned off")
+    for pattern in sorted(set(old_serving.get("custom_crisis_patterns", []))
+                          - set(new_serving.get("custom_crisis_patterns", []))):
+        risks.append(f"crisis screen weakened: pattern removed: {pattern}")
+    if old_serving and old_serving.get("locale") != new_serving.get("locale"):
+        risks.append(f"crisis resources changed: locale {old_serving.get('locale')} -> {new_serving.get('locale')}")
     if new["model"]["trust_remote_code"] and not old.get("model", {}).get("trust_remote_code"):
         risks.append("trust_remote_code turned on: code shipped with the model will run")
     if old and old["quantization"] != new["quantization"]:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path, PurePosixPath
 
 from . import __version__
+from .crisis import BUILTIN_PATTERNS, RESOURCES
 from .locate_model import locate_model
 from .rules import DATA_SUFFIXES
 from .spec import Spec
@@ -154,11 +155,24 @@ def build_plan(checked: Checked) -> dict:
             "pass_rate": spec.safety.pass_rate,
             "cases": _safety_cases(spec, names, positive),
         },
+        "serving": _serving(spec),
         "card": {
             "script": "model_card.py",
             "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
             **spec.card.model_dump(mode="json"),
         },
+    }
+
+
+def _serving(spec: Spec) -> dict:
+    serving = spec.serving
+    patterns = (list(BUILTIN_PATTERNS) if serving.builtin_crisis_patterns else []) + list(serving.crisis_patterns)
+    return {
+        "script": "serve.py",
+        **serving.model_dump(mode="json", exclude={"crisis_patterns"}),
+        "crisis_patterns": patterns,
+        "custom_crisis_patterns": list(serving.crisis_patterns),
+        "resources": RESOURCES[serving.locale],
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import re
 from pathlib import Path
 
 from .errors import Diagnostic
@@ -253,6 +254,24 @@ class _Rules:
                 seen.add(case.id)
 
 
+    def serving(self) -> None:
+        serving = self.s.get("serving")
+        if serving is None:
+            return
+        for i, pattern in enumerate(serving.crisis_patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.report("crisis-pattern-invalid", ("serving", "crisis_patterns", i),
+                            f"serving.crisis_patterns[{i}] is not a regular expression: {exc}")
+        if serving.webhook_url is not None and not re.match(r"^https?://[^\s]+$", serving.webhook_url):
+            self.report("bad-format", ("serving", "webhook_url"), "webhook_url must be an http(s) URL")
+        if not serving.builtin_crisis_patterns:
+            self.report("crisis-screen-weakened", ("serving", "builtin_crisis_patterns"),
+                        "the built-in crisis screen is off: only your own patterns screen messages",
+                        severity="warning")
+
+
 def _scan(path: Path, fmt: str, label_column: str) -> tuple[list[str] | None, list[str]]:
     """Column names and label values (as strings) of a data file, reading at most _SCAN_ROWS rows."""
     if fmt == "csv":
@@ -289,7 +308,7 @@ def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     """Every cross-section finding for the sections that validated."""
     rules = _Rules(sections, source, root)
     for rule in (rules.model, rules.lora, rules.quantization, rules.labels, rules.data_files, rules.stages,
-                 rules.evaluation, rules.safety):
+                 rules.evaluation, rules.safety, rules.serving):
         # A field a rule needs may have failed validation; that error is already reported.
         with contextlib.suppress(AttributeError):
             rule()

@@ -330,6 +330,31 @@ class Safety(Section):
     """Share of non-critical cases that must pass."""
 
 
+class Serving(Section):
+    """The `[serving]` section: the generated FastAPI app (`specc serve`)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    max_batch_size: Annotated[int, Field(ge=1, le=1024)] = 16
+    """Classify requests waiting together are scored in one batch of at most this many."""
+    max_wait_ms: Annotated[float, Field(ge=0, le=1000)] = 5.0
+    """How long a request may wait for others to fill a batch."""
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
+    """Model time budget per request; past it the reply is the fail-safe one."""
+    max_request_bytes: Annotated[int, Field(ge=256, le=10_000_000)] = 16_384
+    max_text_chars: Annotated[int, Field(ge=1, le=1_000_000)] = 8_000
+    locale: Literal["US", "GB", "CA", "AU", "INTL"] = "US"
+    """Which crisis resources flagged messages get."""
+    crisis_patterns: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
+    """Extra regular expressions (case-insensitive) for the crisis screen, on top of the built-in ones."""
+    builtin_crisis_patterns: bool = True
+    """Turning the built-in crisis screen off is flagged by `specc diff` as a risk."""
+    webhook_url: str | None = None
+    """Escalation webhook; the environment variable SPECC_WEBHOOK_URL overrides it."""
+    webhook_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
+    webhook_retries: Annotated[int, Field(ge=0, le=10)] = 2
+
+
 class Card(Section):
     """The `[card]` section: what the model card says beyond the numbers."""
 
@@ -369,6 +394,7 @@ class Spec(Section):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     safety: Safety = Field(default_factory=Safety)
     card: Card = Field(default_factory=Card)
+    serving: Serving = Field(default_factory=Serving)
 
     @property
     def name(self) -> str:
@@ -379,5 +405,5 @@ class Spec(Section):
 SECTION_OF_CLASS = {
     "SpecInfo": "spec", "Model": "model", "Quantization": "quantization", "Lora": "lora",
     "Data": "data", "SftStage": "stages", "Evaluation": "evaluation", "Threshold": "evaluation",
-    "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Spec": "",
+    "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Serving": "serving", "Spec": "",
 }
