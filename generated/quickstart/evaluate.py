@@ -163,8 +163,9 @@ def load_split(split: str, group_column: str | None = None):
     return dataset.map(convert, remove_columns=dataset.column_names)
 
 
-def load_model(model_dir: Path):
-    """The trained classifier and its tokenizer, in eval mode."""
+def load_model(model_dir: Path, merge: bool = False):
+    """The trained classifier and its tokenizer, in eval mode. `merge` folds LoRA adapters into the base
+    weights (faster inference; not for quantized bases)."""
     if not (model_dir / "labels.json").is_file():
         raise BadInput(
             f"{model_dir} holds no trained model (run train.py first, or pass --model-dir)"
@@ -178,6 +179,8 @@ def load_model(model_dir: Path):
         label2id=LABEL2ID,
     )
     model = PeftModel.from_pretrained(base, model_dir)
+    if merge:
+        model = model.merge_and_unload()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -145,8 +145,9 @@ def write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def load_model(model_dir: Path):
-    """The trained classifier and its tokenizer, in eval mode."""
+def load_model(model_dir: Path, merge: bool = False):
+    """The trained classifier and its tokenizer, in eval mode. `merge` folds LoRA adapters into the base
+    weights (faster inference; not for quantized bases)."""
     if not (model_dir / "labels.json").is_file():
         raise BadInput(
             f"{model_dir} holds no trained model (run train.py first, or pass --model-dir)"
@@ -160,6 +161,8 @@ def load_model(model_dir: Path):
         label2id=LABEL2ID,
     )
     model = PeftModel.from_pretrained(base, model_dir)
+    if merge:
+        model = model.merge_and_unload()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -319,6 +322,50 @@ async def escalate(url: str, session_hash: str | None, level: str) -> None:
     log_event("escalation_failed", session=session_hash)
 
 
+# ---- access and size limits (plain ASGI: no per-request overhead beyond the checks) ---------------
+class TooLarge(Exception):
+    pass
+
+
+class Guard:
+    """Bearer token (when SPECC_API_TOKEN is set) and the body size limit for /v1/* routes."""
+
+    def __init__(self, app, token: str | None):
+        self.app = app
+        self.token = f"Bearer {token}".encode() if token else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        if self.token and not hmac.compare_digest(headers.get(b"authorization", b""), self.token):
+            return await JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401)(
+                scope, receive, send
+            )
+        size = headers.get(b"content-length", b"0")
+        if not size.isdigit() or int(size) > MAX_REQUEST_BYTES:
+            return await self.reject(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_REQUEST_BYTES:  # a chunked body without an honest content-length
+                raise TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except TooLarge:
+            await self.reject(scope, receive, send)
+
+    async def reject(self, scope, receive, send):
+        await JSONResponse({"detail": f"body over {MAX_REQUEST_BYTES} bytes"}, status_code=413)(
+            scope, receive, send
+        )
+
+
 # ---- the app -----------------------------------------------------------------------------------
 def create_app(model_dir: Path, threshold: float | None, predict_batch=None) -> FastAPI:
     """The app. `predict_batch(texts) -> probabilities` defaults to the trained model, loaded at start-up."""
@@ -331,7 +378,7 @@ def create_app(model_dir: Path, threshold: float | None, predict_batch=None) -> 
     async def lifespan(app: FastAPI):
         scorer = predict_batch
         if scorer is None:
-            model, tokenizer = await asyncio.to_thread(load_model, model_dir)
+            model, tokenizer = await asyncio.to_thread(load_model, model_dir, True)
             scorer = lambda texts: predict(model, tokenizer, texts)  # noqa: E731
         state["batcher"] = Batcher(scorer)
         state["batcher"].start()
@@ -341,25 +388,7 @@ def create_app(model_dir: Path, threshold: float | None, predict_batch=None) -> 
         await state["batcher"].stop()
 
     app = FastAPI(title=f"{SPEC_NAME} classifier", lifespan=lifespan)
-
-    @app.middleware("http")
-    async def limits_and_auth(request: Request, call_next):
-        if request.url.path.startswith("/v1/"):
-            if token and not hmac.compare_digest(
-                request.headers.get("authorization", ""), f"Bearer {token}"
-            ):
-                return JSONResponse({"detail": "missing or wrong bearer token"}, status_code=401)
-            size = request.headers.get("content-length")
-            if size is not None and (not size.isdigit() or int(size) > MAX_REQUEST_BYTES):
-                return JSONResponse(
-                    {"detail": f"body over {MAX_REQUEST_BYTES} bytes"}, status_code=413
-                )
-            body = await request.body()
-            if len(body) > MAX_REQUEST_BYTES:
-                return JSONResponse(
-                    {"detail": f"body over {MAX_REQUEST_BYTES} bytes"}, status_code=413
-                )
-        return await call_next(request)
+    app.add_middleware(Guard, token=token)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
