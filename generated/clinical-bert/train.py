@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
         label2id=LABEL2ID,
+        dtype=torch.float32,  # fp32 master weights; bf16 / fp16 precision is autocast on top
     )
     model.config.pad_token_id = tokenizer.pad_token_id
     lora_config = LoraConfig(

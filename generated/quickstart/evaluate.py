@@ -177,6 +177,7 @@ def load_model(model_dir: Path, merge: bool = False):
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
         label2id=LABEL2ID,
+        dtype=torch.float32,
     )
     model = PeftModel.from_pretrained(base, model_dir)
     if merge:

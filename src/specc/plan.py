@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from . import __version__
 from .crisis import BUILTIN_PATTERNS, RESOURCES
+from .estimate import architecture
 from .locate_model import locate_model
 from .rules import DATA_SUFFIXES
 from .spec import Spec
@@ -109,7 +110,7 @@ def build_plan(checked: Checked) -> dict:
             "architecture": family.kind,
             "trust_remote_code": spec.model.trust_remote_code,
             "num_labels": len(names),
-            "parameters": info.known.parameters if info.known else None,
+            "parameters": architecture(info)["parameters"],
             "hidden_size": params.get("hidden_size") or (info.known.hidden_size if info.known else None),
             "num_layers": params.get("num_hidden_layers") or (info.known.num_layers if info.known else None),
         },
