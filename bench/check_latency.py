@@ -28,7 +28,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import ROOT, Row, fmt_ratio, fmt_s, load_average, print_rows, specc_command, summary, timed_run
+from .common import (
+    ROOT,
+    Row,
+    fmt_ratio,
+    fmt_s,
+    load_average,
+    print_rows,
+    specc_command,
+    summary,
+    timed_run,
+)
 
 SPEC = "specs/clinical_bert.toml"
 RERUN = "python -m bench check"

@@ -99,7 +99,7 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True, timeout=10).stdout.strip()
@@ -126,7 +126,7 @@ def machine_info() -> dict[str, str]:
         "peft": _version("peft"),
         "datasets": _version("datasets"),
         "pydantic": _version("pydantic"),
-        "specc": f"{_version('specc')} at commit {_git_commit()}",
+        "specc": f"{_version('specc')} at commit {git_commit()}",
     }
 
 

