@@ -90,7 +90,7 @@ class SpecChange:
     error: str = ""
 
 
-def _plan_of(side: Side, path: str, content: bytes, repo: Path) -> dict:
+def _plan_of(path: str, content: bytes, repo: Path) -> dict:
     """Check and plan a spec as it is on one side, with the data paths of the working tree."""
     from .load import load
     from .plan import build_plan
@@ -208,8 +208,8 @@ def diff_specs(repo: Path, base: str | None, head: str | None) -> list[SpecChang
         old_bytes, new_bytes = old_side.read(path), new_side.read(path)
         change = SpecChange(path, "changed")
         try:
-            old_plan = _plan_of(old_side, path, old_bytes, repo) if old_bytes is not None else None
-            new_plan = _plan_of(new_side, path, new_bytes, repo) if new_bytes is not None else None
+            old_plan = _plan_of(path, old_bytes, repo) if old_bytes is not None else None
+            new_plan = _plan_of(path, new_bytes, repo) if new_bytes is not None else None
         except SpecInvalid as exc:
             change.status = "invalid"
             change.error = "; ".join(d.render() for d in exc.diagnostics if d.severity == "error")
