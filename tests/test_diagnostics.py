@@ -47,7 +47,7 @@ CASES = [
     ("missing-section", '[[stages]]\nkind = "sft"\nepochs = 1\n', "", "1:1: error[missing-field]",
      '"stages" is required'),
     ("bad-enum", 'task = "classification"', 'task = "classify"', "3:8: error[bad-value]",
-     'spec.task = "classify" is not one of "classification"; did you mean "classification"?'),
+     'spec.task = "classify" is not one of "classification", "chat"; did you mean "classification"?'),
     ("bad-enum-quant", "[lora]\n", '[quantization]\nmode = "4bits"\n\n[lora]\n', "9:8: error[bad-value]",
      'did you mean "4bit"?'),
     ("out-of-range", "r = 8\n", "r = 0\n", "9:5: error[out-of-range]", "lora.r = 0 must be at least 1"),

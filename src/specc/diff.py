@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SpeccError, SpecInvalid, UsageError
+from .plan import data_files
 
 SPEC_SUFFIXES = (".toml", ".py")
 # Keys whose change is noise for a reviewer (they change whenever anything does).
@@ -124,7 +125,7 @@ def _key(path: tuple) -> str:
 
 def _data_hashes(side: Side, plan: dict, repo: Path) -> dict[str, str]:
     hashes = {}
-    for entry in plan["data"]["splits"].values():
+    for _, entry in data_files(plan):
         rel = entry["path"]
         absolute = (repo / rel).resolve()
         content = None
@@ -140,7 +141,7 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
     """What a reviewer must look at twice."""
     risks: list[str] = []
     old = old or {}
-    old_ev, new_ev = old.get("evaluation", {}), new["evaluation"]
+    old_ev, new_ev = old.get("evaluation") or {}, new["evaluation"] or {"gates": []}
     old_gates = {g["name"]: g for g in old_ev.get("gates", [])}
     new_gates = {g["name"]: g for g in new_ev["gates"]}
     for name, gate in old_gates.items():
@@ -153,11 +154,18 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
             risks.append(f"gate lowered: {name} {gate['op']} {gate['bound']} -> {after['op']} {after['bound']}")
     if not new_gates:
         risks.append("no gates: nothing stops a worse model from shipping")
+    if new["spec"]["task"] == "chat" and old.get("stages") and new["stages"] != old["stages"]:
+        for stage in new["stages"]:
+            before = next((s for s in old["stages"] if s["name"] == stage["name"]), None)
+            if stage["kind"] == "dpo" and before and before.get("reference") != stage.get("reference"):
+                risks.append(f"DPO reference changed ({stage['name']}): {stage['reference']}")
+    if old.get("chat") and new.get("chat") and old["chat"].get("template_sha256") != new["chat"].get("template_sha256"):
+        risks.append("chat template changed: replies are formatted differently; retrain every stage")
     old_target = (old_ev.get("threshold") or {}).get("target_recall")
     new_target = (new_ev.get("threshold") or {}).get("target_recall")
     if old_target is not None and (new_target is None or new_target < old_target):
         risks.append(f"recall target lowered: {old_target} -> {new_target}")
-    old_safety, new_safety = old.get("safety", {}), new["safety"]
+    old_safety, new_safety = old.get("safety") or {}, new["safety"] or {"suites": [], "cases": [], "pass_rate": 1.0}
     for suite in sorted(set(old_safety.get("suites", [])) - set(new_safety["suites"])):
         risks.append(f"safety suite removed: {suite}")
     old_cases = {c["id"] for c in old_safety.get("cases", []) if c["source"] == "spec"}
@@ -186,7 +194,7 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
         risks.append(f"training precision changed: {old_precision} -> {new_precision}")
     if old and old["model"]["base"] != new["model"]["base"]:
         risks.append(f"base model changed: {old['model']['base']} -> {new['model']['base']}")
-    for entry in new["data"]["splits"].values():
+    for _, entry in data_files(new):
         if not (repo / entry["path"]).resolve().is_relative_to(repo.resolve()):
             risks.append(f"data path outside the repository: {entry['path']}")
     return risks

@@ -296,8 +296,16 @@ def _norm_params(arch: dict) -> tuple[int, int]:
     return per_layer, final
 
 
+def _num_labels(plan: dict) -> int:
+    """Size of the classification head; 0 for a chat model (it keeps its LM head)."""
+    return len(plan["labels"]["names"]) if plan.get("labels") else 0
+
+
 def _head_modules(arch: dict, num_labels: int) -> dict[str, list[dict]]:
-    """The fresh classification head of AutoModelForSequenceClassification, by peft module name."""
+    """The fresh classification head of AutoModelForSequenceClassification, by peft module name (none
+    for a chat model)."""
+    if num_labels == 0:
+        return {}
     h, n, fam = arch["hidden_size"], num_labels, arch["family"]
     dense = {"in": h, "out": h, "bias": True}
     if fam == "bert":
@@ -342,7 +350,7 @@ def _targets(plan: dict) -> tuple[set[str], list[str], dict]:
 def _trainable_tensors(plan: dict, arch: dict) -> list[tuple[int, ...]]:
     """Shapes of the tensors the optimizer updates (for the 8-bit and factored optimizer states)."""
     targets, to_save, lora = _targets(plan)
-    num_labels = len(plan["labels"]["names"])
+    num_labels = _num_labels(plan)
     heads = _head_modules(arch, num_labels)
     shapes: list[tuple[int, ...]] = []
     L = arch["num_layers"]
@@ -395,7 +403,7 @@ def parameter_counts(plan: dict, arch: dict) -> dict:
     - trainable_percent: 100 x trainable / total.
     """
     family = plan["model"]["family"]
-    num_labels = len(plan["labels"]["names"])
+    num_labels = _num_labels(plan)
     result: dict = {
         "base": arch.get("parameters"), "base_source": arch.get("parameters_source"),
         "base_computed": None, "model": None, "head": None, "lora": 0, "lora_modules": [],
@@ -412,7 +420,7 @@ def parameter_counts(plan: dict, arch: dict) -> dict:
     heads = _head_modules(arch, num_labels)
     head = sum(_linear_params(m) for modules in heads.values() for m in modules)
     base_computed = backbone + _checkpoint_only(arch)
-    model = backbone + head
+    model = base_computed if num_labels == 0 else backbone + head  # a chat model keeps its LM head
     result.update(base_computed=base_computed, model=model, head=head)
     if result["base"] is None:
         result.update(base=base_computed, base_source="architecture")
@@ -639,7 +647,9 @@ def memory_estimate(plan: dict, arch: dict, stage_index: int = 0, seq_len: int |
     if device not in ("cuda", "cpu"):
         raise ValueError(f"device must be 'cuda' or 'cpu', not {device!r}")
     stage = plan["stages"][stage_index]
-    seq = int(seq_len or plan["data"]["max_length"])
+    if stage.get("kind") == "dpo":  # every step runs the chosen and the rejected reply
+        stage = {**stage, "batch_size": 2 * stage["batch_size"]}
+    seq = int(seq_len or stage.get("max_length") or plan["data"]["max_length"])
     counts = parameter_counts(plan, arch)
     result: dict = {"stage": stage["name"], "seq_len": seq, "batch_size": stage["batch_size"],
                     "device": device, "parameters": counts}
@@ -676,7 +686,7 @@ def memory_estimate(plan: dict, arch: dict, stage_index: int = 0, seq_len: int |
     lora_weights = counts["lora"] * 4  # peft keeps adapter weights in fp32
     saved_head = 0
     if lora:
-        heads = _head_modules(arch, len(plan["labels"]["names"]))
+        heads = _head_modules(arch, _num_labels(plan))
         saved_head = sum(_linear_params(m) for n in to_save for m in heads.get(n, [])) * head_bytes
 
     # gradients and optimizer states
@@ -691,6 +701,13 @@ def memory_estimate(plan: dict, arch: dict, stage_index: int = 0, seq_len: int |
     assumptions.append(opt_note)
 
     acts = _activation_bytes(plan, arch, stage, seq, device)
+    if _num_labels(plan) == 0:
+        # A chat model's LM head: fp32 logits over the vocabulary for every token, and their log-softmax
+        # for the loss, live into the backward pass.
+        logits = 2 * stage["batch_size"] * seq * arch["vocab_size"] * 4
+        acts = {**acts, "without_checkpointing": acts["without_checkpointing"] + logits,
+                "with_checkpointing": acts["with_checkpointing"] + logits}
+        assumptions.append("LM head: fp32 logits and their log-softmax over the vocabulary for every token")
     ckpt = bool(stage.get("gradient_checkpointing"))
     activations = acts["with_checkpointing"] if ckpt else acts["without_checkpointing"]
     # Autocast keeps a half-precision copy of each fp32 linear weight from the forward to the backward.

@@ -69,6 +69,7 @@ class KnownModel:
     tie_word_embeddings: bool | None = None  # decoders: the LM head shares the embedding matrix
     dtype: str | None = None  # the checkpoint's dtype (what transformers 5 loads by default)
     position_buckets: int | None = None  # DeBERTa-v2: the relative position table holds 2 x this rows
+    chat_template: bool | None = None  # decoders: whether the tokenizer ships a chat template
 
 
 KNOWN_MODELS: dict[str, KnownModel] = {
@@ -103,10 +104,10 @@ KNOWN_MODELS: dict[str, KnownModel] = {
                    type_vocab_size=2, dtype="float32"),
         KnownModel("meta-llama/Meta-Llama-3-8B", "llama", 8_030_261_248, 4096, 32, 128_256,
                    intermediate_size=14_336, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
-                   max_position_embeddings=8192, tie_word_embeddings=False, dtype="bfloat16"),
+                   max_position_embeddings=8192, tie_word_embeddings=False, dtype="bfloat16", chat_template=False),
         KnownModel("meta-llama/Meta-Llama-3-8B-Instruct", "llama", 8_030_261_248, 4096, 32, 128_256,
                    intermediate_size=14_336, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
-                   max_position_embeddings=8192, tie_word_embeddings=False, dtype="bfloat16"),
+                   max_position_embeddings=8192, tie_word_embeddings=False, dtype="bfloat16", chat_template=True),
         KnownModel("mistralai/Mistral-7B-v0.1", "mistral", 7_241_732_096, 4096, 32, 32_000,
                    intermediate_size=14_336, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
                    max_position_embeddings=32_768, tie_word_embeddings=False, dtype="bfloat16"),
@@ -121,13 +122,13 @@ KNOWN_MODELS: dict[str, KnownModel] = {
                    max_position_embeddings=131_072, tie_word_embeddings=False, dtype="bfloat16"),
         KnownModel("microsoft/Phi-3-mini-4k-instruct", "phi3", 3_821_079_552, 3072, 32, 32_064,
                    intermediate_size=8192, num_attention_heads=32, num_key_value_heads=32, head_dim=96,
-                   max_position_embeddings=4096, tie_word_embeddings=False, dtype="bfloat16"),
+                   max_position_embeddings=4096, tie_word_embeddings=False, dtype="bfloat16", chat_template=True),
         KnownModel("gpt2", "gpt2", 124_439_808, 768, 12, 50_257,
                    intermediate_size=3072, num_attention_heads=12, max_position_embeddings=1024,
                    tie_word_embeddings=True, dtype="float32"),
         KnownModel("HuggingFaceTB/SmolLM2-135M-Instruct", "llama", 134_515_008, 576, 30, 49_152,
                    intermediate_size=1536, num_attention_heads=9, num_key_value_heads=3, head_dim=64,
-                   max_position_embeddings=8192, tie_word_embeddings=True, dtype="bfloat16"),
+                   max_position_embeddings=8192, tie_word_embeddings=True, dtype="bfloat16", chat_template=True),
     ]
 }
 

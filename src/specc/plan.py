@@ -40,6 +40,8 @@ def _rel(path: str) -> str:
 
 def build_plan(checked: Checked) -> dict:
     """The fully resolved plan of a checked spec."""
+    if checked.spec.spec.task == "chat":
+        return build_chat_plan(checked)
     spec = checked.spec
     info = locate_model(spec.model, checked.root)
     family = info.family  # validation guarantees it is known
@@ -202,3 +204,204 @@ def _safety_cases(spec: Spec, names: list[str], positive: str) -> list[dict]:
                 "min_score": None, "max_score": None, "critical": case["critical"],
             })
     return cases
+
+
+# ---- chat ----------------------------------------------------------------------------------------------
+
+
+def _training(stage, spec_name: str) -> dict:
+    """Settings every training stage has, resolved."""
+    warmup: int | float = stage.warmup_steps or 0
+    if stage.warmup_ratio is not None:
+        warmup = float(stage.warmup_ratio)  # transformers 5: a float < 1 in warmup_steps is a ratio
+    output_dir = f"{RUNS_DIR}/{spec_name}/{stage.name}"
+    return {
+        "name": stage.name,
+        "kind": stage.kind,
+        "script": f"train_{stage.name}.py",
+        "output_dir": output_dir,
+        "model_dir": f"{output_dir}/model",
+        "epochs": stage.epochs,
+        "max_steps": stage.max_steps,
+        "batch_size": stage.batch_size,
+        "eval_batch_size": stage.eval_batch_size or stage.batch_size,
+        "gradient_accumulation_steps": stage.gradient_accumulation_steps,
+        "effective_batch_size": stage.batch_size * stage.gradient_accumulation_steps,
+        "learning_rate": stage.learning_rate,
+        "weight_decay": stage.weight_decay,
+        "warmup_steps": warmup,
+        "lr_scheduler": stage.lr_scheduler,
+        "optimizer": stage.optimizer,
+        "max_grad_norm": stage.max_grad_norm,
+        "precision": stage.precision,
+        "gradient_checkpointing": stage.gradient_checkpointing,
+        "eval_strategy": stage.eval_strategy,
+        "eval_steps": stage.eval_steps,
+        "logging_steps": stage.logging_steps,
+        "save_total_limit": stage.save_total_limit,
+        "seed": stage.seed,
+    }
+
+
+def _split_files(data) -> dict:
+    splits = {}
+    for split in ("train", "validation"):
+        rel = getattr(data, split)
+        if rel is None and split == "validation" and data.split_column is not None:
+            rel = data.train
+        if rel is not None:
+            fmt = data.format if data.format != "auto" else DATA_SUFFIXES[Path(rel).suffix.lower()]
+            value = data.train_split if split == "train" else data.validation_split
+            splits[split] = {"path": _rel(rel), "format": fmt,
+                             "rows": None if data.split_column is None else {"column": data.split_column,
+                                                                              "value": value}}
+    return splits
+
+
+def _chat_template(spec: Spec, root: Path) -> dict:
+    from .chat_templates import BUILTIN_TEMPLATES, END_OF_TURN
+
+    chat = spec.chat
+    name = chat.template if chat is not None else "tokenizer"
+    text = None
+    if chat is not None and chat.template_file is not None:
+        name = "file"
+        text = (root / Path(chat.template_file).expanduser()).read_text(encoding="utf-8")
+    elif name != "tokenizer":
+        text = BUILTIN_TEMPLATES[name]
+    return {
+        "template": name,
+        "template_file": chat.template_file if chat is not None else None,
+        "template_text": text,
+        "template_sha256": hashlib.sha256(text.encode()).hexdigest() if text is not None else None,
+        "end_of_turn": END_OF_TURN.get(name),
+    }
+
+
+def build_chat_plan(checked: Checked) -> dict:
+    """The plan of a chat spec: SFT, then DPO stages, each starting from the model its parent produced."""
+    spec = checked.spec
+    info = locate_model(spec.model, checked.root)
+    family = info.family
+    lora = spec.lora
+    targets = list(family.linear_modules) if lora and lora.targets == "all-linear" else (
+        list(lora.targets) if lora else None)
+    params = info.config or {}
+    chat = spec.chat
+    chat_data, prefs = spec.chat_data, spec.preference_data
+
+    stages: list[dict] = []
+    # What a stage's model is made of once it finished, as steps on top of the base model:
+    # ["merge", dir] folds an adapter into the weights, ["adapter", dir] loads one on top, ["full", dir] is a
+    # whole model folder.
+    chains: dict[str, list] = {}
+    for stage in spec.stages:
+        entry = _training(stage, spec.name)
+        out = entry["model_dir"]
+        if stage.kind == "sft":
+            entry.update(group_by_length=stage.group_by_length, max_length=stage.max_length or 1024,
+                         start_chain=[], loss="assistant replies only (prompt-completion)")
+            chains[stage.name] = [["adapter" if lora else "full", out]]
+        else:
+            parent = chains[stage.start_from]
+            if lora is None:
+                start, after = parent, [["full", out]]
+                train_adapter = None
+            elif stage.adapter == "continue":
+                start = parent
+                after = parent[:-1] + [["adapter", out]]
+                train_adapter = "continue the SFT adapter"
+            else:  # merge
+                start = parent[:-1] + [["merge", parent[-1][1]]]
+                after = start + [["adapter", out]]
+                train_adapter = "fresh adapter on the merged model"
+            entry.update(
+                start_from=stage.start_from, start_chain=start, adapter=stage.adapter,
+                train_adapter=train_adapter,
+                reference=f"the {stage.start_from} stage's model, frozen"
+                          + (" (trl's 'ref' adapter: a frozen copy of the SFT adapter)" if stage.adapter == "continue"
+                             else " (the merged model: adapters disabled)" if stage.adapter == "merge"
+                             else " (a second copy of its weights)"),
+                beta=stage.beta, loss_type=stage.loss_type, max_length=stage.max_length,
+                max_prompt_length=stage.max_prompt_length,
+            )
+            chains[stage.name] = after
+        stages.append(entry)
+    final = stages[-1]
+    return {
+        "plan_version": PLAN_VERSION,
+        "specc_version": __version__,
+        "spec": {
+            "name": spec.name,
+            "description": spec.spec.description,
+            "task": spec.spec.task,
+            "hash": spec_hash(spec),
+        },
+        "model": {
+            "base": spec.model.base,
+            "source": info.source,
+            "ref": info.ref,
+            "gguf_file": info.gguf.name if info.gguf is not None else spec.model.gguf_file,
+            "revision": spec.model.revision,
+            "family": family.name,
+            "architecture": family.kind,
+            "trust_remote_code": spec.model.trust_remote_code,
+            "num_labels": None,
+            "parameters": architecture(info)["parameters"],
+            "hidden_size": params.get("hidden_size") or (info.known.hidden_size if info.known else None),
+            "num_layers": params.get("num_hidden_layers") or (info.known.num_layers if info.known else None),
+        },
+        "labels": None,
+        "quantization": spec.quantization.model_dump(mode="json"),
+        "lora": None if lora is None else {
+            "r": lora.r,
+            "alpha": lora.alpha,
+            "dropout": lora.dropout,
+            "targets": targets,
+            "targets_as_written": lora.targets,
+            "bias": lora.bias,
+            "modules_to_save": [],
+        },
+        "chat": {
+            **_chat_template(spec, checked.root),
+            "system_prompt": chat.system_prompt if chat is not None else None,
+            "max_new_tokens": chat.max_new_tokens if chat is not None else 256,
+            "temperature": chat.temperature if chat is not None else 0.0,
+            "top_p": chat.top_p if chat is not None else 1.0,
+            "repetition_penalty": chat.repetition_penalty if chat is not None else 1.1,
+        },
+        "data": None if chat_data is None else {
+            "splits": _split_files(chat_data),
+            "messages_column": None if chat_data.user_column else (chat_data.messages_column or "messages"),
+            "user_column": chat_data.user_column,
+            "assistant_column": chat_data.assistant_column,
+            "max_rows": chat_data.max_rows,
+        },
+        "preference_data": None if prefs is None else {
+            "splits": _split_files(prefs),
+            "prompt_column": prefs.prompt_column,
+            "chosen_column": prefs.chosen_column,
+            "rejected_column": prefs.rejected_column,
+            "max_rows": prefs.max_rows,
+        },
+        "stages": stages,
+        "generate": {
+            "script": "generate.py",
+            "chain": chains[final["name"]],
+        },
+        "evaluation": None,
+        "safety": None,
+        "serving": {**_serving(spec), "script": None},
+        "card": None,
+    }
+
+
+def data_files(plan: dict) -> list[tuple[str, dict]]:
+    """Every data file a plan reads, as (`section.split`, entry)."""
+    out = []
+    for section in ("data", "preference_data"):
+        block = plan.get(section)
+        if block:
+            name = "chat_data" if section == "data" and plan["spec"]["task"] == "chat" else section
+            out.extend((f"{name}.{split}", entry) for split, entry in block["splits"].items())
+    return out

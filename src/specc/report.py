@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .estimate import architecture, memory_estimate, parameter_counts
 from .locate_model import locate_model
+from .plan import data_files
 from .spec import Model
 
 REPORT_VERSION = 1
@@ -35,19 +36,27 @@ _COUNT_ROWS = 200_000
 
 def _token_counts(plan: dict, root: Path, tokenizer_dir: Path | None) -> dict | None:
     """Tokens in the training split (exact with the model's tokenizer.json, else about chars / 4)."""
-    entry = plan["data"]["splits"]["train"]
+    data = plan["data"]
+    if not data:
+        return None
+    entry = data["splits"]["train"]
     path = root / entry["path"]
     if not path.is_file() or entry["format"] == "parquet":
         return None
+    if plan["spec"]["task"] == "chat":
+        columns = tuple(c for c in (data["user_column"], data["assistant_column"], data["messages_column"]) if c)
+        max_length = plan["stages"][0]["max_length"]
+    else:
+        columns, max_length = (data["text_column"],), data["max_length"]
+    rows = (entry["rows"]["column"], entry["rows"]["value"]) if entry.get("rows") else None
     stat = path.stat()
-    return _count_tokens(str(path.resolve()), stat.st_mtime_ns, stat.st_size, entry["format"],
-                         plan["data"]["text_column"], plan["data"]["max_length"],
-                         str(tokenizer_dir) if tokenizer_dir else None)
+    return _count_tokens(str(path.resolve()), stat.st_mtime_ns, stat.st_size, entry["format"], columns, rows,
+                         max_length, str(tokenizer_dir) if tokenizer_dir else None)
 
 
 @lru_cache(maxsize=64)
-def _count_tokens(file: str, _mtime: int, _size: int, fmt: str, column: str, max_length: int,
-                  tokenizer_dir: str | None) -> dict | None:
+def _count_tokens(file: str, _mtime: int, _size: int, fmt: str, columns: tuple, rows_filter: tuple | None,
+                  max_length: int, tokenizer_dir: str | None) -> dict | None:
     """Cached by file identity: `specc diff` plans both sides of many specs over the same data."""
     path = Path(file)
     texts = []
@@ -56,7 +65,9 @@ def _count_tokens(file: str, _mtime: int, _size: int, fmt: str, column: str, max
         for i, row in enumerate(rows):
             if i >= _COUNT_ROWS:
                 break
-            texts.append(str(row.get(column) or ""))
+            if rows_filter and str(row.get(rows_filter[0])) != rows_filter[1]:
+                continue
+            texts.append("\n".join(str(row.get(c) or "") for c in columns))
     if not texts:
         return None
     method = "about 4 characters per token"
@@ -80,7 +91,8 @@ def _count_tokens(file: str, _mtime: int, _size: int, fmt: str, column: str, max
 
 def estimates(plan: dict, root: Path, device: str) -> dict:
     """Parameters, memory, tokens and time for each stage of a plan."""
-    info = locate_model(Model(base=plan["model"]["base"], family=plan["model"]["family"]), root)
+    info = locate_model(Model(base=plan["model"]["base"], family=plan["model"]["family"],
+                              gguf_file=plan["model"].get("gguf_file")), root)
     arch = architecture(info)
     counts = parameter_counts(plan, arch)
     tokens = _token_counts(plan, root, info.local_dir)
@@ -112,10 +124,14 @@ def risks(plan: dict, root: Path, device: str) -> list[dict]:
 
     if plan["model"]["trust_remote_code"]:
         flag("trust-remote-code", "trust_remote_code is on: code shipped with the model will run")
-    if not plan["evaluation"]["gates"]:
-        flag("no-gates", "no evaluation gates: nothing stops a worse model from shipping")
-    if not plan["safety"]["cases"]:
-        flag("no-safety-tests", "no safety tests")
+    if plan["spec"]["task"] == "chat":
+        flag("no-evaluation", "chat models are not yet evaluated or safety-tested by specc: review replies "
+             "(generate.py) before anyone meets this model")
+    else:
+        if not plan["evaluation"]["gates"]:
+            flag("no-gates", "no evaluation gates: nothing stops a worse model from shipping")
+        if not plan["safety"]["cases"]:
+            flag("no-safety-tests", "no safety tests")
     dev = DEVICES[device]
     if plan["quantization"]["mode"] != "none" and not dev["bnb"]:
         flag("quantization-unsupported", f"{plan['quantization']['mode']} quantization (bitsandbytes) does not "
@@ -124,13 +140,17 @@ def risks(plan: dict, root: Path, device: str) -> list[dict]:
         if stage["precision"] != "fp32" and not dev[stage["precision"]]:
             flag("precision-unsupported", f"stage {stage['name']}: {stage['precision']} training does not run on "
                  f"{device}")
-    for split, entry in plan["data"]["splits"].items():
+    for where, entry in data_files(plan):
         path = (root / entry["path"]).resolve()
         if not path.is_relative_to(root.resolve()):
-            flag("data-outside-repo", f"data.{split} is outside the repository: {entry['path']} (reviewers cannot "
+            flag("data-outside-repo", f"{where} is outside the repository: {entry['path']} (reviewers cannot "
                  "see it; its hash is in the plan)")
         if not path.is_file():
-            flag("data-missing", f"data.{split} file {entry['path']} does not exist here")
+            flag("data-missing", f"{where} file {entry['path']} does not exist here")
+    for stage in plan["stages"]:
+        if stage["optimizer"].startswith("paged_") and dev["kind"] != "cuda":
+            flag("optimizer-unsupported", f"stage {stage['name']}: {stage['optimizer']} needs a CUDA GPU; "
+                 f"{device} has none")
     if plan["model"]["source"] == "hub":
         flag("hub-download", f"the base model {plan['model']['ref']} downloads from the hub at run time")
     return out

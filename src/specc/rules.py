@@ -6,6 +6,9 @@ lora-target-unknown, quantization-needs-adapter, label-count-mismatch, label-ids
 label-unknown, data-file-missing (warning here, error at run time), data-format-unknown,
 data-column-missing, model-not-found (warning), model-family-unknown, model-family-mismatch,
 stage-name-duplicate, stage-unsupported, conflicting-fields, eval-steps-missing, validation-missing,
+section-unsupported, field-unsupported, model-not-causal-lm, chat-template-missing, chat-template-file-missing,
+chat-template-invalid, stage-unknown, stage-order, stage-kind-mismatch, dpo-adapter-missing,
+adapter-without-lora, adapter-merge-quantized, dpo-needs-preference-data, sft-needs-chat-data,
 threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-label-unsupported,
 suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning).
 """
@@ -188,15 +191,214 @@ class _Rules:
             if stage.eval_strategy == "steps" and stage.eval_steps is None:
                 self.report("eval-steps-missing", ("stages", i, "eval_strategy"),
                             'eval_strategy = "steps" needs eval_steps')
-            data = self.s.get("data")
-            if data is not None and data.validation is None and stage.eval_strategy != "no":
-                self.report("validation-missing", ("stages", i, "eval_strategy"),
-                            f'eval_strategy = "{stage.eval_strategy}" needs data.validation',
-                            'add data.validation or set eval_strategy = "no"')
-        if len(stages) > 1:
-            self.report("stage-unsupported", ("stages", 1),
-                        "a classification spec has exactly one training stage")
+            if stage.eval_strategy != "no":
+                section = "data" if getattr(self.s.get("spec"), "task", None) == "classification" else (
+                    "preference_data" if getattr(stage, "kind", None) == "dpo" else "chat_data")
+                data = self.s.get(section)
+                if data is not None and data.validation is None and getattr(data, "split_column", None) is None:
+                    self.report("validation-missing", ("stages", i, "eval_strategy"),
+                                f'eval_strategy = "{stage.eval_strategy}" needs {section}.validation',
+                                f'add {section}.validation (or split_column) or set eval_strategy = "no"')
+        task = getattr(self.s.get("spec"), "task", None)
+        if task == "classification":
+            if len(stages) > 1:
+                self.report("stage-unsupported", ("stages", 1),
+                            "a classification spec has exactly one training stage")
+            for i, stage in enumerate(stages):
+                if getattr(stage, "kind", "sft") != "sft":
+                    self.report("stage-unsupported", ("stages", i, "kind"),
+                                f'kind = "{stage.kind}" needs task = "chat"', 'use kind = "sft"')
+                elif getattr(stage, "max_length", None) is not None:
+                    self.report("field-unsupported", ("stages", i, "max_length"),
+                                "a classification stage takes its max length from data.max_length",
+                                "move it to data.max_length", prefer="key")
+        elif task == "chat":
+            self._chat_stages(stages)
 
+    def _chat_stages(self, stages: list) -> None:
+        if getattr(stages[0], "kind", "sft") != "sft":
+            self.report("stage-order", ("stages", 0, "kind"),
+                        "the first stage of a chat spec must be an SFT stage (kind = \"sft\")",
+                        "DPO starts from a model that SFT produced")
+        for i, stage in enumerate(stages[1:], start=1):
+            if getattr(stage, "kind", None) == "sft":
+                self.report("stage-unsupported", ("stages", i, "kind"),
+                            "a chat spec has one SFT stage, first; the stages after it are DPO stages",
+                            "merge the SFT stages' data into one [chat_data]")
+        quant, lora = self.s.get("quantization"), self.s.get("lora")
+        quantized = quant is not None and quant.mode != "none"
+        index = {stage.name: i for i, stage in enumerate(stages)}
+        for i, stage in enumerate(stages):
+            if getattr(stage, "kind", None) != "dpo":
+                continue
+            where = ("stages", i)
+            start = getattr(stage, "start_from", None)
+            if start is None:
+                pass
+            elif start not in index:
+                self.report("stage-unknown", where + ("start_from",),
+                            f"stages[{i}].start_from = {quote(start)} names no stage of this spec",
+                            did_you_mean(start, index) or "stages: " + ", ".join(index))
+            elif index[start] >= i:
+                self.report("stage-order", where + ("start_from",),
+                            f"stage {quote(stage.name)} starts from {quote(start)}, which runs after it",
+                            "list the SFT stage first")
+            elif getattr(stages[index[start]], "kind", "sft") != "sft":
+                self.report("stage-kind-mismatch", where + ("start_from",),
+                            f"a DPO stage starts from an SFT stage; {quote(start)} is a {stages[index[start]].kind} "
+                            "stage")
+            if "lora" in self.s:
+                if lora is not None and getattr(stage, "adapter", "") is None:
+                    self.report("dpo-adapter-missing", where + ("kind",),
+                                f"stage {quote(stage.name)} must say what happens to the SFT adapter",
+                                'set adapter = "continue" (train it further) or "merge" (fold it into the base '
+                                "and train a fresh adapter)", prefer="key")
+                elif lora is None and getattr(stage, "adapter", None) is not None:
+                    self.report("adapter-without-lora", where + ("adapter",),
+                                "adapter is about LoRA adapters, and this spec has no [lora] section",
+                                "remove adapter (full fine-tuning continues from the SFT model)")
+            if getattr(stage, "adapter", None) == "merge" and quantized:
+                self.report("adapter-merge-quantized", where + ("adapter",),
+                            f'adapter = "merge" folds the SFT adapter into the base weights, which are '
+                            f'{quant.mode} (quantization.mode): merging into quantized weights loses the adapter\'s '
+                            "update to rounding",
+                            'use adapter = "continue" (works on a 4-bit base), or quantization.mode = "none"')
+            if (getattr(stage, "max_prompt_length", None) or 0) >= getattr(stage, "max_length", 1 << 30):
+                self.report("out-of-range", where + ("max_prompt_length",),
+                            f"max_prompt_length ({stage.max_prompt_length}) must be less than max_length "
+                            f"({stage.max_length}): the reply needs room")
+            if stage.kind == "dpo" and self.s.get("preference_data") is None and "preference_data" in self.s:
+                self.report("dpo-needs-preference-data", where + ("kind",),
+                            f"DPO stage {quote(stage.name)} needs preference pairs, and there is no [preference_data]",
+                            "add [preference_data] with train = the pairs file and prompt / chosen / rejected "
+                            "columns", prefer="key")
+        if "chat_data" in self.s and self.s.get("chat_data") is None and any(
+                getattr(s, "kind", None) == "sft" for s in stages):
+            first = next(i for i, s in enumerate(stages) if getattr(s, "kind", None) == "sft")
+            self.report("sft-needs-chat-data", ("stages", first, "kind"),
+                        "a chat SFT stage needs conversations, and there is no [chat_data]",
+                        "add [chat_data] with train = the conversations file", prefer="key")
+
+
+    # -- task and chat ---------------------------------------------------------------------------
+    def task(self) -> None:
+        info = self.s.get("spec")
+        task = getattr(info, "task", None)
+        if task is None:
+            return
+        present = {name for name in ("data", "chat", "chat_data", "preference_data")
+                   if name in self.s and self.s[name] is not None}
+        if task == "classification":
+            if "data" in self.s and self.s["data"] is None:
+                self.report("missing-field", ("spec", "task"), '[data] is required for task = "classification"',
+                            "add a [data] section with train, text_column, label_column and labels")
+            for name in sorted(present - {"data"}):
+                self.report("section-unsupported", (name,), f'[{name}] is for task = "chat"',
+                            f"remove [{name}], or set spec.task = \"chat\"", prefer="key")
+            return
+        if "data" in present:
+            self.report("section-unsupported", ("data",), '[data] is for task = "classification"',
+                        "chat specs read conversations from [chat_data] and preference pairs from "
+                        "[preference_data]", prefer="key")
+        from .spec import Card, Evaluation, Safety
+
+        for name, default in (("evaluation", Evaluation()), ("safety", Safety()), ("card", Card())):
+            if name in self.s and self.s[name] != default:
+                self.report("section-unsupported", (name,),
+                            f"[{name}] is not available for chat specs yet (classifiers only)",
+                            f"remove [{name}]; chat evaluation and safety tests are on the roadmap", prefer="key")
+        info_model = self.model_info
+        if info_model is not None and info_model.family is not None and info_model.family.kind != "decoder":
+            self.report("model-not-causal-lm", ("model", "base"),
+                        f"a chat model needs a decoder (causal LM); {info_model.family.name} is an encoder family",
+                        "use a llama, mistral, gemma, qwen2 or phi3 model")
+
+    def chat(self) -> None:
+        if getattr(self.s.get("spec"), "task", None) != "chat" or "chat" not in self.s:
+            return
+        chat = self.s.get("chat")
+        template = chat.template if chat is not None else "tokenizer"
+        template_file = chat.template_file if chat is not None else None
+        if template_file is not None:
+            if template != "tokenizer":
+                self.report("conflicting-fields", ("chat", "template_file"),
+                            "set chat.template or chat.template_file, not both")
+            path = self.root / Path(template_file).expanduser()
+            if not path.is_file():
+                self.report("chat-template-file-missing", ("chat", "template_file"),
+                            f"chat.template_file {quote(template_file)} does not exist")
+            else:
+                try:
+                    import jinja2
+
+                    jinja2.Environment().parse(path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError) as exc:
+                    self.report("chat-template-invalid", ("chat", "template_file"),
+                                f"{path.name} is not a Jinja template: {exc}")
+        elif template == "tokenizer":
+            info = self.model_info
+            if info is not None and info.has_chat_template is False:
+                where = ("chat", "template") if chat is not None else ("model", "base")
+                self.report("chat-template-missing", where,
+                            f"the tokenizer of {quote(info.ref)} has no chat template, and the spec gives none",
+                            'set [chat] template = "chatml" or "llama3", or template_file = "my_template.jinja"')
+
+    def chat_data_files(self) -> None:
+        if getattr(self.s.get("spec"), "task", None) != "chat":
+            return
+        chat_data = self.s.get("chat_data")
+        if chat_data is not None:
+            roles = (chat_data.user_column, chat_data.assistant_column)
+            if chat_data.messages_column is not None and any(roles):
+                self.report("conflicting-fields", ("chat_data", "messages_column"),
+                            "set messages_column, or user_column and assistant_column, not both")
+            elif any(roles) and not all(roles):
+                missing = "assistant_column" if chat_data.user_column else "user_column"
+                self.report("missing-field", ("chat_data", "user_column" if chat_data.user_column else
+                                              "assistant_column"),
+                            f"chat_data.{missing} is needed too: one column per role",
+                            f"set chat_data.{missing}")
+            columns = ([c for c in roles if c] if any(roles) else [chat_data.messages_column or "messages"])
+            self._split_files("chat_data", chat_data, columns)
+        prefs = self.s.get("preference_data")
+        if prefs is not None:
+            self._split_files("preference_data", prefs,
+                              [prefs.prompt_column, prefs.chosen_column, prefs.rejected_column])
+
+    def _split_files(self, section: str, data, columns: list[str]) -> None:
+        needed = columns + ([data.split_column] if data.split_column else [])
+        for split in ("train", "validation"):
+            rel = getattr(data, split)
+            if rel is None:
+                continue
+            fmt = data.format if data.format != "auto" else DATA_SUFFIXES.get(Path(rel).suffix.lower())
+            if fmt is None:
+                self.report("data-format-unknown", (section, split),
+                            f"cannot tell the format of {quote(rel)} from its extension",
+                            "use .csv, .jsonl or .parquet, or set format")
+                continue
+            path = self.root / Path(rel).expanduser()
+            if not path.is_file():
+                self.report("data-file-missing", (section, split),
+                            f"{section}.{split} file {quote(rel)} does not exist", "`specc run` stops here",
+                            severity="warning")
+                continue
+            try:
+                found, _ = _scan(path, fmt, "")
+            except (OSError, ValueError, csv.Error) as exc:
+                self.report("data-unreadable", (section, split), f"cannot read {path.name}: {exc}")
+                continue
+            if found is None:
+                continue  # parquet: checked at run time
+            for column in needed:
+                if column not in found:
+                    key = next((k for k in ("messages_column", "user_column", "assistant_column", "prompt_column",
+                                            "chosen_column", "rejected_column", "split_column")
+                                if getattr(data, k, None) == column), None)
+                    self.report("data-column-missing", (section, key) if key else (section, split),
+                                f"{path.name} has no column {quote(column)} ({section}.{split})",
+                                did_you_mean(column, found) or "columns: " + ", ".join(found[:20]))
+                    return
 
     # -- evaluation and safety --------------------------------------------------------------------
     def evaluation(self) -> None:
@@ -307,8 +509,9 @@ def _scan(path: Path, fmt: str, label_column: str) -> tuple[list[str] | None, li
 def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     """Every cross-section finding for the sections that validated."""
     rules = _Rules(sections, source, root)
-    for rule in (rules.model, rules.lora, rules.quantization, rules.labels, rules.data_files, rules.stages,
-                 rules.evaluation, rules.safety, rules.serving):
+    for rule in (rules.model, rules.task, rules.chat, rules.lora, rules.quantization, rules.labels,
+                 rules.data_files, rules.chat_data_files, rules.stages, rules.evaluation, rules.safety,
+                 rules.serving):
         # A field a rule needs may have failed validation; that error is already reported.
         with contextlib.suppress(AttributeError):
             rule()

@@ -38,6 +38,8 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
         if max_steps:
             args += ["--max-steps", str(max_steps)]
         runs.append(StageRun(stage["name"], compiled.target / stage["script"], args, out))
+    if plan["spec"]["task"] == "chat":
+        return runs  # chat evaluation and safety tests are not built yet
     ev, safety, card = plan["evaluation"], plan["safety"], plan["card"]
     model_dir, ev_out, safety_out = root / ev["model_dir"], root / ev["output_dir"], root / safety["output_dir"]
     runs.append(StageRun("evaluate", compiled.target / ev["script"],
@@ -135,6 +137,8 @@ def _result(stage: StageRun) -> str:
     metrics = _read(stage.output_dir / "metrics.json")
     if metrics is None:
         return "(no metrics.json)"
+    if metrics.get("kind") in ("sft", "dpo"):
+        return _chat_result(metrics)
     source = metrics if stage.name == "evaluate" else metrics.get("validation", metrics)
     shown = ", ".join(f"{k} {source[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
                       if isinstance(source.get(k), (int, float)))
@@ -142,6 +146,19 @@ def _result(stage: StageRun) -> str:
         shown += f"; threshold {metrics['threshold']['threshold']:.4f}"
     failed = sum(not g["passed"] for g in metrics.get("gates") or [])
     return shown + (f"; {failed} gate(s) FAILED" if failed else "")
+
+
+def _chat_result(metrics: dict) -> str:
+    losses = [e["loss"] for e in metrics.get("log") or [] if "loss" in e]
+    shown = f"{metrics['steps']} steps, {metrics['seconds_per_step']:.2f} s/step"
+    if losses:
+        shown += f", loss {losses[0]:.4f} -> {losses[-1]:.4f}"
+    if metrics.get("validation", {}).get("loss") is not None:
+        shown += f", validation loss {metrics['validation']['loss']:.4f}"
+    rss = (metrics.get("memory") or {}).get("peak_rss_bytes")
+    if rss:
+        shown += f", peak RSS {rss / 2**30:.2f} GiB"
+    return shown
 
 
 def _failed_gates(stages: list[StageRun]) -> list[str]:

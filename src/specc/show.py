@@ -36,9 +36,12 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
     rows.append(("quant", "none" if q["mode"] == "none" else
                  f"{q['mode']} {q['quant_type']}, double quant {q['double_quant']}, compute {q['compute_dtype']}"))
     lora = plan["lora"]
+    head = f"; head trained in full: {_fmt(lora['modules_to_save'])}" if lora and lora["modules_to_save"] else ""
     rows.append(("lora", "none (full fine-tuning)" if lora is None else
-                 f"r {lora['r']}, alpha {lora['alpha']}, dropout {lora['dropout']:g}, targets {_fmt(lora['targets'])}; "
-                 f"head trained in full: {_fmt(lora['modules_to_save'])}"))
+                 f"r {lora['r']}, alpha {lora['alpha']}, dropout {lora['dropout']:g}, targets {_fmt(lora['targets'])}"
+                 + head))
+    if spec["task"] == "chat":
+        return rows + _chat_settings(plan)
     labels = plan["labels"]
     positive = f", positive {labels['positive']}" if labels["positive"] else ""
     rows.append(("labels", f"{_fmt(labels['names'])} ({labels['average']} averaging{positive})"))
@@ -60,6 +63,37 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
     safety = plan["safety"]
     rows.append(("safety", f"{len(safety['cases'])} cases (suites: {_fmt(safety['suites']) or 'none'}), "
                  f"pass rate {safety['pass_rate']}"))
+    return rows
+
+
+def _chat_settings(plan: dict) -> list[tuple[str, str]]:
+    chat = plan["chat"]
+    rows = [("chat", f"template {chat['template']}"
+             + (f" (sha256 {chat['template_sha256'][:12]})" if chat["template_sha256"] else " (the tokenizer's own)")
+             + (", system prompt set" if chat["system_prompt"] else ", no system prompt")
+             + f"; generation: max {chat['max_new_tokens']} new tokens, temperature {chat['temperature']:g}")]
+    for section in ("data", "preference_data"):
+        block = plan.get(section)
+        if not block:
+            continue
+        name = "chat_data" if section == "data" else section
+        for split, entry in block["splits"].items():
+            rows_of = f", rows with {entry['rows']['column']} = {entry['rows']['value']}" if entry.get("rows") else ""
+            rows.append(("data", f"{name}.{split:<10} {entry['path']} ({entry['format']}{rows_of})"))
+        if section == "data":
+            cols = (f"user {json.dumps(block['user_column'])} -> assistant {json.dumps(block['assistant_column'])}"
+                    if block["user_column"] else f"messages {json.dumps(block['messages_column'])}")
+        else:
+            cols = (f"prompt {json.dumps(block['prompt_column'])}, chosen {json.dumps(block['chosen_column'])}, "
+                    f"rejected {json.dumps(block['rejected_column'])}")
+        rows.append(("", cols + (f", first {block['max_rows']} rows" if block["max_rows"] else "")))
+    for stage in plan["stages"]:
+        head = f"{stage['name']} ({stage['kind']}) -> {stage['output_dir']}"
+        if stage["kind"] == "dpo":
+            head += f"; starts from {stage['start_from']}, reference: {stage['reference']}"
+        rows.append(("stage", head))
+        skip = {"name", "kind", "output_dir", "script", "model_dir", "start_chain", "reference", "start_from"}
+        rows.extend(("", f"{k:<28} {_fmt(v)}") for k, v in stage.items() if k not in skip)
     return rows
 
 

@@ -51,8 +51,9 @@ class SpecInfo(Section):
     """Lowercase name (letters, digits, `-`, `_`); output goes to `generated/<name>/`."""
     description: str = ""
     """One or two sentences for reviewers; it is copied into the generated scripts' docstrings."""
-    task: Literal["classification"]
-    """What the model does: `classification` (text to label)."""
+    task: Literal["classification", "chat"]
+    """What the model does: `classification` (text to label) or `chat` (a conversational model trained with
+    SFT, then optionally DPO)."""
 
     @field_validator("description")
     @classmethod
@@ -74,6 +75,9 @@ class Model(Section):
     """Size of the classification head; defaults to the number of `data.labels`."""
     trust_remote_code: bool = False
     """Run code that ships with the model. Off unless you have read that code."""
+    gguf_file: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.gguf$")] | None = None
+    """For a package or folder that holds several GGUF files: which one. A GGUF base model is dequantized
+    once into a plain model folder (cached under ~/.cache/specc/models) and reused by every stage."""
 
     @field_validator("base")
     @classmethod
@@ -222,12 +226,98 @@ class Data(Section):
         return list(self.labels)
 
 
-class SftStage(Section):
-    """A supervised fine-tuning stage (`kind = "sft"`)."""
+def _column(v: str | None) -> str | None:
+    if v is not None:
+        _clean_text(v, "a path or column name")
+        if not v.strip():
+            raise PydanticCustomError("bad-value", "must not be empty", {})
+    return v
 
-    kind: Literal["sft"]
-    name: Annotated[str, Field(pattern=STAGE_NAME_RE)] = "train"
-    """Stage name; artifacts go to `runs/<spec>/<name>/`."""
+
+class _SplitFiles(Section):
+    """Files of a chat or preference data set; one file may hold every split (`split_column`)."""
+
+    train: str
+    """Training file (CSV, JSONL or parquet), relative to the project root."""
+    validation: str | None = None
+    """Validation file; with `split_column` it defaults to the training file."""
+    format: Literal["auto", "csv", "jsonl", "parquet"] = "auto"
+    split_column: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    """A column that says which split a row belongs to (counsel chat's `split`)."""
+    train_split: Annotated[str, Field(min_length=1, max_length=64)] = "train"
+    """With `split_column`: the value that marks training rows."""
+    validation_split: Annotated[str, Field(min_length=1, max_length=64)] = "validation"
+    """With `split_column`: the value that marks validation rows (counsel chat uses `val`)."""
+    max_rows: Annotated[int, Field(ge=1)] | None = None
+    """Use at most this many training rows (the first ones): quick runs and smoke tests."""
+
+    @field_validator("train", "validation", "split_column", "train_split", "validation_split")
+    @classmethod
+    def _paths(cls, v: str | None) -> str | None:
+        return _column(v)
+
+
+class ChatData(_SplitFiles):
+    """The `[chat_data]` section: conversations for SFT, as a `messages` column (JSONL: a list of
+    `{role, content}`) or as one column per role (e.g. counsel chat's `questionText` and `answerText`)."""
+
+    messages_column: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    """A column holding the whole conversation as a list of `{role, content}` messages."""
+    user_column: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    """The column with the user's message (with `assistant_column`)."""
+    assistant_column: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    """The column with the reply the model should learn."""
+
+    @field_validator("messages_column", "user_column", "assistant_column")
+    @classmethod
+    def _columns(cls, v: str | None) -> str | None:
+        return _column(v)
+
+
+class PreferenceData(_SplitFiles):
+    """The `[preference_data]` section: pairs for DPO, a prompt with a chosen (good) and a rejected (worse)
+    reply, one column each."""
+
+    prompt_column: Annotated[str, Field(min_length=1, max_length=128)] = "prompt"
+    chosen_column: Annotated[str, Field(min_length=1, max_length=128)] = "chosen"
+    rejected_column: Annotated[str, Field(min_length=1, max_length=128)] = "rejected"
+
+    @field_validator("prompt_column", "chosen_column", "rejected_column")
+    @classmethod
+    def _columns(cls, v: str | None) -> str | None:
+        return _column(v)
+
+
+ChatTemplateName = Literal["tokenizer", "chatml", "llama3"]
+
+
+class Chat(Section):
+    """The `[chat]` section: the chat template, the system prompt and how replies are generated."""
+
+    template: ChatTemplateName = "tokenizer"
+    """`tokenizer`: the base tokenizer's own chat template (check fails when it has none); `chatml` or
+    `llama3`: specc's copy of that template. The same template is used by every stage and by generation."""
+    template_file: str | None = None
+    """A Jinja chat template file (relative to the project root) instead of `template`."""
+    system_prompt: Annotated[str, Field(max_length=8000)] | None = None
+    """Put first in every conversation (training, preference pairs and generation) that has no system
+    message of its own."""
+    max_new_tokens: Annotated[int, Field(ge=1, le=32768)] = 256
+    temperature: Annotated[float, Field(ge=0, le=5)] = 0.0
+    """0 is greedy decoding (the same reply every time)."""
+    top_p: Annotated[float, Field(gt=0, le=1)] = 1.0
+    repetition_penalty: Annotated[float, Field(ge=1, le=2)] = 1.1
+    """Above 1 discourages the loops small models fall into with greedy decoding."""
+
+    @field_validator("template_file", "system_prompt")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        return v if v is None else _clean_text(v, "text")
+
+
+class _TrainingStage(Section):
+    """Settings every training stage shares."""
+
     epochs: Annotated[float, Field(gt=0, le=1000)] = 3
     max_steps: Annotated[int, Field(ge=1)] | None = None
     """Stop after this many optimizer steps (overrides epochs)."""
@@ -248,8 +338,6 @@ class SftStage(Section):
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     """Mixed precision for training; fp32 runs everywhere."""
     gradient_checkpointing: bool = False
-    group_by_length: bool = True
-    """Batch texts of similar length together: far less padding with dynamic padding."""
     eval_strategy: Literal["epoch", "steps", "no"] = "epoch"
     eval_steps: Annotated[int, Field(ge=1)] | None = None
     logging_steps: Annotated[int, Field(ge=1)] = 10
@@ -257,9 +345,48 @@ class SftStage(Section):
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
 
 
-# One stage kind for classification today; chat stages (dpo) join this union with `kind` as the
-# discriminator.
-Stage = SftStage
+class SftStage(_TrainingStage):
+    """A supervised fine-tuning stage (`kind = "sft"`): a classifier on labelled texts, or a chat model on
+    conversations (the loss covers the assistant's reply only)."""
+
+    kind: Literal["sft"]
+    name: Annotated[str, Field(pattern=STAGE_NAME_RE)] = "train"
+    """Stage name; artifacts go to `runs/<spec>/<name>/`."""
+    group_by_length: bool = True
+    """Batch texts of similar length together: far less padding with dynamic padding."""
+    max_length: Annotated[int, Field(ge=8, le=131072)] | None = None
+    """Chat: longest conversation in tokens (default 1024); longer ones are truncated. Classification
+    specs set `data.max_length` instead."""
+
+
+class DpoStage(_TrainingStage):
+    """A preference-alignment stage (`kind = "dpo"`, trl's DPOTrainer) that starts from an SFT stage: the
+    policy starts from that stage's model and the reference model is that stage's model too."""
+
+    kind: Literal["dpo"]
+    name: Annotated[str, Field(pattern=STAGE_NAME_RE)] = "dpo"
+    start_from: Annotated[str, Field(pattern=STAGE_NAME_RE)]
+    """The SFT stage whose result this stage starts from (and uses as its frozen reference)."""
+    adapter: Literal["continue", "merge"] | None = None
+    """What happens to the SFT stage's LoRA adapter (required with [lora]): `continue` trains that adapter
+    further (the reference is a frozen copy of it; works on a 4-bit base); `merge` folds it into the base
+    weights and trains a fresh adapter on top (the reference is the merged model; needs an unquantized
+    base)."""
+    beta: Annotated[float, Field(gt=0, le=10)] = 0.1
+    """DPO temperature: how far the policy may move from the reference."""
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust"] = "sigmoid"
+    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 5e-7
+    epochs: Annotated[float, Field(gt=0, le=1000)] = 1
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 2
+    max_length: Annotated[int, Field(ge=8, le=131072)] = 1024
+    """Longest prompt + reply in tokens."""
+    max_prompt_length: Annotated[int, Field(ge=8, le=131072)] | None = 512
+    """Longest prompt in tokens. trl 1.x has no such option: specc's script cuts longer prompts from the
+    start of the last user turn (the end, nearest the reply, is kept) before trl sees them."""
+
+
+STAGE_CLASSES = {"sft": SftStage, "dpo": DpoStage}
+Stage = Annotated[SftStage | DpoStage, Field(discriminator="kind")]
 
 
 GateMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ece"]
@@ -389,7 +516,14 @@ class Spec(Section):
     model: Model
     quantization: Quantization = Field(default_factory=Quantization)
     lora: Lora | None = None
-    data: Data
+    data: Data | None = None
+    """Classification data (required for `task = "classification"`)."""
+    chat: Chat | None = None
+    """Chat specs: template, system prompt, generation."""
+    chat_data: ChatData | None = None
+    """Chat specs: conversations for SFT stages."""
+    preference_data: PreferenceData | None = None
+    """Chat specs: preference pairs for DPO stages."""
     stages: Annotated[list[Stage], Field(min_length=1)]
     evaluation: Evaluation = Field(default_factory=Evaluation)
     safety: Safety = Field(default_factory=Safety)
@@ -404,6 +538,7 @@ class Spec(Section):
 # Which top-level key each section class sits under (for diagnostics from Python specs).
 SECTION_OF_CLASS = {
     "SpecInfo": "spec", "Model": "model", "Quantization": "quantization", "Lora": "lora",
-    "Data": "data", "SftStage": "stages", "Evaluation": "evaluation", "Threshold": "evaluation",
+    "Data": "data", "SftStage": "stages", "DpoStage": "stages", "Chat": "chat", "ChatData": "chat_data",
+    "PreferenceData": "preference_data", "Evaluation": "evaluation", "Threshold": "evaluation",
     "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Serving": "serving", "Spec": "",
 }

@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import Diagnostic, Location, SpecInvalid
 from .load import Source, format_path
-from .spec import SECTION_OF_CLASS, Spec
+from .spec import SECTION_OF_CLASS, STAGE_CLASSES, Spec
 
 _TYPE_NAMES = {
     "int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
@@ -90,8 +90,12 @@ def _clean_loc(loc: tuple, data: object) -> tuple:
     return tuple(out)
 
 
-def _model_for(path: tuple) -> type[BaseModel] | None:
+def _model_for(path: tuple, raw_loc: tuple = ()) -> type[BaseModel] | None:
     """The section class that owns the field at `path` (to list valid keys)."""
+    if path[:1] == ("stages",) and len(path) >= 2:
+        tag = next((p for p in raw_loc if isinstance(p, str) and p in STAGE_CLASSES), None)
+        if tag is not None:
+            return STAGE_CLASSES[tag]
     model: type[BaseModel] | None = Spec
     for part in path:
         if model is None:
@@ -122,7 +126,7 @@ def _message(err: dict, path: tuple) -> tuple[str, str, str]:
     value = err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        owner = _model_for(path[:-1])
+        owner = _model_for(path[:-1], tuple(err.get("loc", ())))
         options = list(owner.model_fields) if owner else []
         alias = ALIASES.get(str(path[-1]))
         hint = f'did you mean "{alias}"?' if alias in options else did_you_mean(path[-1], options)
@@ -133,6 +137,14 @@ def _message(err: dict, path: tuple) -> tuple[str, str, str]:
         parent = format_path(path[:-1])
         section = f" in [{parent}]" if parent else ""
         return "missing-field", f'"{path[-1]}" is required{section} but missing', ""
+    if kind == "union_tag_not_found":
+        return "missing-field", f'"{ctx.get("discriminator", "kind").strip(chr(39))}" is required in {where}', \
+            'set kind = "sft" or kind = "dpo"'
+    if kind == "union_tag_invalid":
+        tag = ctx.get("tag", "")
+        options = [o.strip().strip("'") for o in str(ctx.get("expected_tags", "")).split(",") if o.strip()]
+        return ("bad-value", f"{where}.kind = {quote(tag)} is not one of " + ", ".join(f'"{o}"' for o in options),
+                did_you_mean(tag, options))
     if kind in ("literal_error", "enum"):
         expected = ctx.get("expected", "")
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
@@ -229,8 +241,15 @@ def _valid_sections(data: dict, broken: set[str]) -> dict:
         if isinstance(raw, dict):
             sections[name] = _partial(cls, raw)
         elif isinstance(raw, list):
-            sections[name] = [_partial(cls, item) for item in raw if isinstance(item, dict)]
+            sections[name] = [_partial(_item_class(name, item, cls), item) for item in raw if isinstance(item, dict)]
     return sections
+
+
+def _item_class(section: str, item: dict, default: type[BaseModel]) -> type[BaseModel]:
+    """The class of one list item: a stage's class follows its `kind`."""
+    if section == "stages":
+        return STAGE_CLASSES.get(str(item.get("kind")), default)
+    return default
 
 
 def _partial(cls: type[BaseModel], raw: dict) -> BaseModel:
