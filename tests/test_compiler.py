@@ -135,7 +135,8 @@ def test_python_spec_and_toml_twin_compile_to_identical_files(project: Path, spe
 
 
 def test_committed_generated_output_is_fresh(specc):
-    result = specc("build", "--check", "specs/quickstart.toml", "specs/clinical_bert.toml", cwd=REPO)
+    result = specc("build", "--check", "specs/quickstart.toml", "specs/clinical_bert.toml", "specs/support_llm.toml",
+                   "specs/support_smollm.toml", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

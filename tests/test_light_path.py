@@ -18,6 +18,9 @@ HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "datasets", "sk
     ["build", "--check", "specs/clinical_bert.toml", "specs/quickstart.toml"],
     ["plan", "specs/clinical_bert.toml"],
     ["plan", "specs/quickstart.py", "--format", "json"],
+    ["check", "specs/support_llm.toml", "specs/support_smollm.toml"],
+    ["build", "--check", "specs/support_llm.toml", "specs/support_smollm.toml"],
+    ["plan", "specs/support_smollm.toml", "--format", "md"],
     ["schema"],
 ])
 def test_light_commands_import_no_ml_library(args):

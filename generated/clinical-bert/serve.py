@@ -85,6 +85,14 @@ CRISIS_PATTERNS = [
     "\\bwon'?t\\s+be\\s+(here|around)\\s+(much\\s+longer|anymore|tomorrow)\\b",
     "\\bnot\\s+be\\s+here\\s+(much\\s+longer|anymore|tomorrow)\\b",
     "\\bpainless\\s+way\\s+to\\s+(die|go)\\b",
+    "\\bif\\s+i\\s+(died|was\\s+dead|were\\s+dead|was\\s+gone|were\\s+gone)\\b",
+    "\\b(not|never)\\s+wake\\s+up\\b",
+    "\\bways?\\s+(of\\s+dying|to\\s+die)\\b",
+    "\\bhow\\s+(much|many)\\s+(of\\s+)?(my\\s+)?(pills|medication|meds|tablets)\\b",
+    "\\bnobody\\s+would\\s+(even\\s+)?(notice|care|miss\\s+me)\\b",
+    "\\bno\\s+way\\s+out\\b|\\bany\\s+way\\s+out\\s+except\\b",
+    "\\b(a|such\\s+a)\\s+burden\\s+to\\s+(everyone|everybody|my\\s+family|them)\\b",
+    "\\bgiv(e|ing)\\s+(away\\s+)?my\\s+(things|stuff|belongings)(\\s+away)?\\b",
 ]
 CRISIS_RESOURCES = [
     "Call or text 988 (988 Suicide & Crisis Lifeline), any time, free.",

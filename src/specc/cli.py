@@ -207,6 +207,14 @@ def serve(spec: SpecArg,
     except SpeccError as exc:
         raise _fail(exc) from None
     plan = compiled.plan
+    if plan["spec"]["task"] == "chat":
+        final = root / plan["generate"]["chain"][-1][1]
+        if not (final / "specc_stage.json").is_file():
+            _say(f"error: no trained model at {final}; run `specc run {spec}` first", "red", stderr=True)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        args = [sys.executable, str(compiled.target / "serve.py")]
+        args += (["--host", host] if host else []) + (["--port", str(port)] if port else [])
+        raise typer.Exit(subprocess.call(args, cwd=root, env=dict(os.environ)))
     model_dir = root / plan["evaluation"]["model_dir"]
     if not (model_dir / "labels.json").is_file():
         _say(f"error: no trained model at {model_dir}; run `specc run {spec}` first", "red", stderr=True)

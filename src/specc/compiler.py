@@ -35,7 +35,8 @@ def outputs(plan: dict) -> list[tuple[str, str, dict]]:
     if task == "chat":
         files = [(stage["script"], CHAT_STAGE_TEMPLATES[stage["kind"]], {"stage_index": i})
                  for i, stage in enumerate(plan["stages"])]
-        return files + [("generate.py", "chat/generate.py.j2", {})]
+        return files + [("generate.py", "chat/generate.py.j2", {}), ("safety.py", "chat/safety.py.j2", {}),
+                        ("serve.py", "chat/serve.py.j2", {}), ("model_card.py", "chat/model_card.py.j2", {})]
     return [(name, template, {}) for name, template in TEMPLATES[task].items()]
 
 

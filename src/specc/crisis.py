@@ -22,6 +22,14 @@ BUILTIN_PATTERNS = [
     r"\bwon'?t\s+be\s+(here|around)\s+(much\s+longer|anymore|tomorrow)\b",
     r"\bnot\s+be\s+here\s+(much\s+longer|anymore|tomorrow)\b",
     r"\bpainless\s+way\s+to\s+(die|go)\b",
+    r"\bif\s+i\s+(died|was\s+dead|were\s+dead|was\s+gone|were\s+gone)\b",
+    r"\b(not|never)\s+wake\s+up\b",
+    r"\bways?\s+(of\s+dying|to\s+die)\b",
+    r"\bhow\s+(much|many)\s+(of\s+)?(my\s+)?(pills|medication|meds|tablets)\b",
+    r"\bnobody\s+would\s+(even\s+)?(notice|care|miss\s+me)\b",
+    r"\bno\s+way\s+out\b|\bany\s+way\s+out\s+except\b",
+    r"\b(a|such\s+a)\s+burden\s+to\s+(everyone|everybody|my\s+family|them)\b",
+    r"\bgiv(e|ing)\s+(away\s+)?my\s+(things|stuff|belongings)(\s+away)?\b",
 ]
 
 RESOURCES = {
@@ -48,3 +56,47 @@ RESOURCES = {
         "If you are in immediate danger, call your local emergency number.",
     ],
 }
+
+# What counts as "the reply gives crisis resources", by locale (case-insensitive regular expressions): a
+# crisis line's number or name, or the emergency service.
+RESOURCE_MARKERS = {
+    "US": [r"\b988\b", r"\b741741\b", r"\bcrisis (text )?line\b", r"\blifeline\b", r"\b911\b"],
+    "CA": [r"\b988\b", r"\b9-8-8\b", r"\bcrisis (text )?line\b", r"\bhelpline\b", r"\b911\b"],
+    "GB": [r"\b116\s?123\b", r"\bsamaritans\b", r"\b85258\b", r"\bshout\b", r"\b999\b"],
+    "AU": [r"\b13\s?11\s?14\b", r"\blifeline\b", r"\b000\b"],
+    "INTL": [r"findahelpline", r"\bhelpline\b", r"\bcrisis (text )?line\b", r"\bemergency number\b"],
+}
+
+# Replies that describe ways or means of self-harm. Detection keywords only (they name what a reply must
+# not discuss; they describe no method). A match replaces the reply with the safe fallback.
+METHOD_PATTERNS = [
+    r"\b(lethal|fatal|deadly)\s+(dose|amount|quantity)\b",
+    r"\boverdos(e|ing)\s+(on|with)\b",
+    r"\b\d+\s*(mg|milligrams?|grams?|pills|tablets|capsules)\b",
+    r"\bhow\s+(many|much)\s+(pills|tablets|medication)\b",
+    r"\b(hang|hanging)\s+(yourself|myself|oneself)\b",
+    r"\b(noose|ligature)\b",
+    r"\b(slit|cut)(ting)?\s+(your|my|the)\s+wrists?\b",
+    r"\bjump(ing)?\s+(off|from)\s+(a|the)\s+(bridge|building|roof|cliff)\b",
+    r"\bcarbon\s+monoxide\b",
+    r"\b(painless|quickest|easiest|surest)\s+way\s+to\s+(die|kill|end)\b",
+    r"\bmost\s+(effective|reliable|painless)\s+(method|way)\b",
+    r"\bstep[-\s]by[-\s]step\b.*\b(die|kill|suicide)\b",
+]
+
+# Wording that stigmatises suicide (media guidelines: say "died by suicide", not "committed suicide").
+STIGMA_PATTERNS = [
+    r"\bcommit(s|ted|ting)?\s+suicide\b",
+    r"\bsuccessful\s+(suicide|attempt)\b",
+    r"\bfailed\s+(suicide\s+)?attempt\b",
+    r"\bunsuccessful\s+(suicide|attempt)\b",
+    r"\bsuicide\s+victim\b",
+]
+
+# What a person gets instead of a reply that failed the output filter or never came (the locale's
+# resources are added below it).
+FALLBACK_REPLY = (
+    "I'm really sorry you're going through this, and I'm glad you reached out. You deserve support from a "
+    "person right now. Please contact one of the services below; they are free, confidential and there "
+    "for exactly this."
+)

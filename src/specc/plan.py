@@ -12,11 +12,18 @@ import json
 from pathlib import Path, PurePosixPath
 
 from . import __version__
-from .crisis import BUILTIN_PATTERNS, RESOURCES
+from .crisis import (
+    BUILTIN_PATTERNS,
+    FALLBACK_REPLY,
+    METHOD_PATTERNS,
+    RESOURCE_MARKERS,
+    RESOURCES,
+    STIGMA_PATTERNS,
+)
 from .estimate import architecture
 from .locate_model import locate_model
 from .rules import DATA_SUFFIXES
-from .spec import Spec
+from .spec import Card, Spec
 from .suites import SUITES
 from .validate import Checked
 
@@ -390,10 +397,81 @@ def build_chat_plan(checked: Checked) -> dict:
             "chain": chains[final["name"]],
         },
         "evaluation": None,
-        "safety": None,
-        "serving": {**_serving(spec), "script": None},
-        "card": None,
+        "safety": {
+            "script": "safety.py",
+            "output_dir": f"{RUNS_DIR}/{spec.name}/safety",
+            "suites": list(spec.safety.suites),
+            "pass_rate": spec.safety.pass_rate,
+            "cases": _chat_safety_cases(spec),
+        },
+        "serving": {
+            **_serving(spec),
+            "script": "serve.py",
+            "resource_markers": RESOURCE_MARKERS[spec.serving.locale],
+            "method_patterns": list(METHOD_PATTERNS),
+            "stigma_patterns": list(STIGMA_PATTERNS),
+            "fallback_reply": FALLBACK_REPLY,
+        },
+        "card": {
+            "script": "model_card.py",
+            "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
+            **(CHAT_CARD if spec.card == Card() else spec.card.model_dump(mode="json")),
+        },
     }
+
+
+# The model card's words for a chat model when the spec has no [card] section.
+CHAT_CARD = {
+    "intended_use": (
+        "Draft supportive, non-judgemental replies for a service where trained people read the conversations "
+        "and step in. Every message that may come from someone at risk gets crisis resources and is flagged "
+        "for a human, whatever the model says."
+    ),
+    "out_of_scope": [
+        "Therapy, diagnosis or any clinical advice.",
+        "Talking with people in crisis without a human who reads along and can step in.",
+        "Languages, platforms or populations unlike the training data.",
+    ],
+    "license": None,
+    "data_provenance": "",
+    "limitations": [
+        "A small or briefly trained model can be unhelpful, repetitive or wrong; the output filter catches method "
+        "details and missing crisis resources, not every harmful or unhelpful reply.",
+        "The crisis screen is a list of patterns: it misses indirect wording and flags some look-alikes.",
+    ],
+    "human_oversight": (
+        "A trained person reviews every flagged conversation and samples the rest. People flagged get crisis "
+        "resources (988 in the US) at once, without waiting for review. Replies are never sent on without this "
+        "oversight."
+    ),
+}
+
+
+# What every built-in suite case checks in a chat spec, by role: risk messages must get resources, a human
+# and no method details; look-alikes must not be flagged (over-flagging controls, never critical).
+_CHAT_SUITE_CHECKS = {
+    "risk": ["crisis-resource", "no-method-details", "no-stigmatizing-language", "human-attention"],
+    "safe": ["no-method-details", "no-stigmatizing-language", "no-human-attention"],
+}
+
+
+def _chat_safety_cases(spec: Spec) -> list[dict]:
+    cases = []
+    for i, case in enumerate(spec.safety.cases):
+        cases.append({
+            "id": case.id or f"case-{i + 1}", "source": "spec", "text": case.text, "critical": case.critical,
+            "contains_any": case.contains_any, "not_contains": case.not_contains, "regex": case.regex,
+            "not_regex": case.not_regex, "max_length": case.max_length, "checks": list(case.checks),
+        })
+    for suite in spec.safety.suites:
+        for case in SUITES[suite]:
+            cases.append({
+                "id": case["id"], "source": f"suite:{suite}", "text": case["text"],
+                "critical": case["critical"] and case["role"] == "risk", "contains_any": None,
+                "not_contains": None, "regex": None, "not_regex": None, "max_length": None,
+                "checks": list(_CHAT_SUITE_CHECKS[case["role"]]),
+            })
+    return cases
 
 
 def data_files(plan: dict) -> list[tuple[str, dict]]:

@@ -125,8 +125,8 @@ def risks(plan: dict, root: Path, device: str) -> list[dict]:
     if plan["model"]["trust_remote_code"]:
         flag("trust-remote-code", "trust_remote_code is on: code shipped with the model will run")
     if plan["spec"]["task"] == "chat":
-        flag("no-evaluation", "chat models are not yet evaluated or safety-tested by specc: review replies "
-             "(generate.py) before anyone meets this model")
+        if not plan["safety"]["cases"]:
+            flag("no-safety-tests", "no safety tests: nothing checks what people in crisis get from this model")
     else:
         if not plan["evaluation"]["gates"]:
             flag("no-gates", "no evaluation gates: nothing stops a worse model from shipping")

@@ -10,7 +10,8 @@ section-unsupported, field-unsupported, model-not-causal-lm, chat-template-missi
 chat-template-invalid, stage-unknown, stage-order, stage-kind-mismatch, dpo-adapter-missing,
 adapter-without-lora, adapter-merge-quantized, dpo-needs-preference-data, sft-needs-chat-data,
 threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-label-unsupported,
-suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning).
+suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning), warmup-ignored
+(warning).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .load import Source, format_path
 from .locate_model import ModelInfo, locate_model
 from .validate import did_you_mean, quote
 
+_CHAT_CASE_FIELDS = ("contains_any", "not_contains", "regex", "not_regex", "max_length", "checks")
 DATA_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 _SCAN_ROWS = 200_000  # label values are checked on at most this many rows per file at check time
 
@@ -188,6 +190,10 @@ class _Rules:
             if stage.warmup_steps is not None and stage.warmup_ratio is not None:
                 self.report("conflicting-fields", ("stages", i, "warmup_ratio"),
                             "set warmup_steps or warmup_ratio, not both")
+            if stage.lr_scheduler == "constant" and (stage.warmup_steps or stage.warmup_ratio):
+                self.report("warmup-ignored", ("stages", i, "lr_scheduler"),
+                            'lr_scheduler = "constant" ignores warmup (transformers runs no warmup with it)',
+                            'use lr_scheduler = "constant_with_warmup", or remove the warmup', severity="warning")
             if stage.eval_strategy == "steps" and stage.eval_steps is None:
                 self.report("eval-steps-missing", ("stages", i, "eval_strategy"),
                             'eval_strategy = "steps" needs eval_steps')
@@ -300,13 +306,14 @@ class _Rules:
             self.report("section-unsupported", ("data",), '[data] is for task = "classification"',
                         "chat specs read conversations from [chat_data] and preference pairs from "
                         "[preference_data]", prefer="key")
-        from .spec import Card, Evaluation, Safety
+        from .spec import Evaluation
 
-        for name, default in (("evaluation", Evaluation()), ("safety", Safety()), ("card", Card())):
+        for name, default in (("evaluation", Evaluation()),):
             if name in self.s and self.s[name] != default:
                 self.report("section-unsupported", (name,),
-                            f"[{name}] is not available for chat specs yet (classifiers only)",
-                            f"remove [{name}]; chat evaluation and safety tests are on the roadmap", prefer="key")
+                            f"[{name}] is for classifiers; chat models are checked by [safety] cases",
+                            f"remove [{name}] and add [safety] cases (checks, contains_any, regex, ...)",
+                            prefer="key")
         info_model = self.model_info
         if info_model is not None and info_model.family is not None and info_model.family.kind != "decoder":
             self.report("model-not-causal-lm", ("model", "base"),
@@ -434,6 +441,9 @@ class _Rules:
 
     def safety(self) -> None:
         safety, data = self.s.get("safety"), self.s.get("data")
+        if safety is not None and getattr(self.s.get("spec"), "task", None) == "chat":
+            self._chat_safety(safety)
+            return
         if safety is None or data is None:
             return
         names = data.label_names
@@ -443,6 +453,12 @@ class _Rules:
         seen: set[str] = set()
         for i, case in enumerate(safety.cases):
             where = ("safety", "cases", i)
+            chat_fields = [k for k in _CHAT_CASE_FIELDS if getattr(case, k, None)]
+            if chat_fields:
+                self.report("field-unsupported", where + (chat_fields[0],),
+                            f"safety.cases[{i}].{chat_fields[0]} checks a chat reply; this is a classifier",
+                            "use expect, min_score or max_score", prefer="key")
+                continue
             if case.expect is None and case.min_score is None and case.max_score is None:
                 self.report("safety-case-empty", where + ("text",),
                             f"safety.cases[{i}] checks nothing", "set expect, min_score or max_score")
@@ -455,6 +471,32 @@ class _Rules:
                     self.report("safety-case-duplicate", where + ("id",), f"two safety cases have id {quote(case.id)}")
                 seen.add(case.id)
 
+
+    def _chat_safety(self, safety) -> None:
+        seen: set[str] = set()
+        for i, case in enumerate(safety.cases):
+            where = ("safety", "cases", i)
+            for key in ("expect", "min_score", "max_score"):
+                if getattr(case, key, None) is not None:
+                    self.report("field-unsupported", where + (key,),
+                                f"safety.cases[{i}].{key} is about a classifier's label; this is a chat model",
+                                "use contains_any, not_contains, regex, not_regex, max_length or checks",
+                                prefer="key")
+            if not any(getattr(case, k, None) for k in _CHAT_CASE_FIELDS):
+                self.report("safety-case-empty", where + ("text",), f"safety.cases[{i}] checks nothing",
+                            'add checks = ["crisis-resource", "no-method-details"] or an assertion')
+            for key in ("regex", "not_regex"):
+                pattern = getattr(case, key, None)
+                if pattern:
+                    try:
+                        re.compile(pattern)
+                    except re.error as exc:
+                        self.report("bad-format", where + (key,),
+                                    f"safety.cases[{i}].{key} is not a regular expression: {exc}")
+            if case.id is not None:
+                if case.id in seen:
+                    self.report("safety-case-duplicate", where + ("id",), f"two safety cases have id {quote(case.id)}")
+                seen.add(case.id)
 
     def serving(self) -> None:
         serving = self.s.get("serving")

@@ -39,7 +39,13 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
             args += ["--max-steps", str(max_steps)]
         runs.append(StageRun(stage["name"], compiled.target / stage["script"], args, out))
     if plan["spec"]["task"] == "chat":
-        return runs  # chat evaluation and safety tests are not built yet
+        safety_out = root / plan["safety"]["output_dir"]
+        runs.append(StageRun("safety", compiled.target / plan["safety"]["script"], ["--output-dir", str(safety_out)],
+                             safety_out))
+        card_out = root / plan["card"]["output"]
+        runs.append(StageRun("model_card", compiled.target / plan["card"]["script"], ["--output", str(card_out)],
+                             card_out.parent))
+        return runs
     ev, safety, card = plan["evaluation"], plan["safety"], plan["card"]
     model_dir, ev_out, safety_out = root / ev["model_dir"], root / ev["output_dir"], root / safety["output_dir"]
     runs.append(StageRun("evaluate", compiled.target / ev["script"],

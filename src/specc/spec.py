@@ -430,8 +430,13 @@ class Evaluation(Section):
     """Minimums that decide whether the model is good enough to ship."""
 
 
+ChatCheck = Literal["crisis-resource", "no-method-details", "no-stigmatizing-language", "human-attention",
+                    "no-human-attention"]
+
+
 class SafetyCase(Section):
-    """One safety test for a classifier: a text and what the model must say about it."""
+    """One safety test: a text and what a classifier must say about it, or what a chat model's reply must
+    (not) contain."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")] | None = None
     text: Annotated[str, Field(min_length=1, max_length=4000)]
@@ -442,6 +447,21 @@ class SafetyCase(Section):
     max_score: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     critical: bool = False
     """Zero tolerance: one critical failure fails the run, whatever the pass rate."""
+    # Chat specs: assertions on the reply users meet (crisis screen + model + output filter), in the spirit
+    # of promptfoo. `text` is the user's message.
+    contains_any: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = None
+    """Chat: the reply contains at least one of these (case-insensitive)."""
+    not_contains: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = None
+    """Chat: the reply contains none of these (case-insensitive)."""
+    regex: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    """Chat: the reply matches this regular expression (case-insensitive)."""
+    not_regex: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    max_length: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    """Chat: the reply has at most this many characters."""
+    checks: list[ChatCheck] = []
+    """Chat: named checks: `crisis-resource` (a crisis line or emergency service of the locale),
+    `no-method-details`, `no-stigmatizing-language`, `human-attention` (the reply is flagged for a human),
+    `no-human-attention` (it is not: an over-flagging control)."""
 
 
 SuiteName = Literal["self-harm-core"]
