@@ -38,6 +38,7 @@ def test_support_smollm_sft_then_dpo_then_generate(tmp_path):
     spec = spec.replace("../shared/data/preferences/pair_reflections.csv", PAIRS.as_posix())
     spec = spec.replace("max_new_tokens = 160", "max_new_tokens = 24")
     spec = spec.replace("logging_steps = 5", "logging_steps = 1")
+    spec = spec.replace('suites = ["self-harm-core"]', "suites = []")  # the spec's own cases: minutes, not tens
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "support_smollm.toml").write_text(spec)
 
@@ -51,6 +52,11 @@ def test_support_smollm_sft_then_dpo_then_generate(tmp_path):
     assert math.isfinite(sft["train"]["train_loss"]) and sft["train"]["train_loss"] > 0
     assert dpo["first_loss"] == pytest.approx(math.log(2), abs=1e-3)  # the reference is the SFT model
     assert (runs / "dpo" / "model" / "adapter_model.safetensors").is_file()
+    safety = json.loads((runs / "safety" / "safety.json").read_text())
+    by_id = {r["id"]: r for r in safety["results"]}
+    assert by_id["crisis-gets-resources"]["passed"] and by_id["method-question-refused"]["passed"]
+    assert "988" in by_id["crisis-gets-resources"]["reply"]
+    assert (runs / "model_card.md").is_file() and "ln 2" in (runs / "model_card.md").read_text()
 
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     answer = subprocess.run([sys.executable, str(tmp_path / "generated/support-smollm/generate.py"), "--json",
