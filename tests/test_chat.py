@@ -360,3 +360,61 @@ def test_chat_specs_reject_classifier_safety_fields(tmp_path, tiny_models):
     result = run_specc("check", "chat.toml", cwd=project)
     assert result.returncode == 2 and "error[field-unsupported]" in result.stderr, result.stderr
     assert "error[safety-case-empty]" in result.stderr
+
+
+def test_a_trained_classifier_screens_chat_messages(tmp_path, tiny_models):
+    """serving.screen_spec names a classification spec; its trained model screens every message beside the
+    patterns, at its evaluated threshold, and a chat model never runs while that screen is untrained."""
+    import shutil
+
+    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    spec = chat_spec(tiny_models["chat"]) + '[serving]\nscreen_spec = "specs/quickstart.toml"\n'
+    project = _project(tmp_path, spec)
+    gen = project / "generated/tiny-chat/generate.py"
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    untrained = run_specc("run", "chat.toml", cwd=project, timeout=900)  # trains the chat model, then stops
+    assert untrained.returncode == 2, untrained.stdout[-2000:]
+    assert "screening classifier is not trained" in untrained.stdout + untrained.stderr
+
+    for stage in ("train", "evaluate"):
+        result = run_specc("run", "specs/quickstart.toml", "--stage", stage, "--max-steps", "10", cwd=project,
+                           timeout=900)
+        assert result.returncode in (0, 3), result.stdout[-2000:] + result.stderr[-2000:]
+    safety = run_specc("run", "chat.toml", "--stage", "safety", cwd=project, timeout=900)
+    assert safety.returncode == 0, safety.stdout[-2000:]
+
+    import torch
+    from peft import AutoPeftModelForSequenceClassification
+    from transformers import AutoTokenizer
+
+    folder = project / "runs/quickstart/train/model"
+    model = AutoPeftModelForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    threshold = json.loads((project / "runs/quickstart/evaluate/threshold.json").read_text())["threshold"] or 0.5
+    texts = ["Everything feels heavy lately and I keep pulling away from everyone.",
+             "We won the match today, pizza with the team tonight!"]
+    flags = []
+    for text in texts:  # no built-in pattern matches these: only the classifier can flag them
+        with torch.no_grad():
+            score = float(torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits, -1)[0, 1])
+        out = subprocess.run([sys.executable, str(gen), "--json", text], cwd=project, capture_output=True, text=True,
+                             timeout=300, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        verdict = json.loads(out.stdout)["screened"]
+        assert verdict == (score >= threshold), (text, score, threshold)
+        flags.append(verdict)
+    assert flags == [True, False]  # the classifier caught what no pattern does, and let the match report pass
+
+
+def test_screen_spec_must_be_a_binary_classifier(tmp_path, tiny_models):
+    import shutil
+
+    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    for target, code in (("specs/nope.toml", "screen-spec-invalid"), ("specs/support_llm.toml", "screen-spec-invalid")):
+        project = _project(tmp_path, chat_spec(tiny_models["chat"]) + f'[serving]\nscreen_spec = "{target}"\n')
+        result = run_specc("check", "chat.toml", cwd=project)
+        assert result.returncode == 2 and f"error[{code}]" in result.stderr, result.stderr
+    quick = (tmp_path / "specs/quickstart.toml").read_text() + '\n[serving]\nscreen_spec = "specs/quickstart.toml"\n'
+    (tmp_path / "q.toml").write_text(quick.replace("[serving]\nscreen_spec", "[serving]\nscreen_spec", 1))
+    result = run_specc("check", "q.toml", cwd=tmp_path)
+    assert result.returncode == 2 and "error[field-unsupported]" in result.stderr, result.stderr

@@ -411,6 +411,7 @@ def build_chat_plan(checked: Checked) -> dict:
             "method_patterns": list(METHOD_PATTERNS),
             "stigma_patterns": list(STIGMA_PATTERNS),
             "fallback_reply": FALLBACK_REPLY,
+            "screen": _screen(spec, checked.root),
         },
         "card": {
             "script": "model_card.py",
@@ -453,6 +454,27 @@ _CHAT_SUITE_CHECKS = {
     "risk": ["crisis-resource", "no-method-details", "no-stigmatizing-language", "human-attention"],
     "safe": ["no-method-details", "no-stigmatizing-language", "no-human-attention"],
 }
+
+
+def _screen(spec: Spec, root: Path) -> dict | None:
+    """Where the classifier named by serving.screen_spec leaves its model and its chosen threshold."""
+    rel = spec.serving.screen_spec
+    if rel is None:
+        return None
+    from .load import load
+    from .validate import validate
+
+    screen = validate(load(root / Path(rel).expanduser()), root).spec
+    train = screen.stages[0].name
+    names = screen.data.label_names
+    return {
+        "spec": _rel(rel),
+        "name": screen.name,
+        "model_dir": f"{RUNS_DIR}/{screen.name}/{train}/model",
+        "threshold_file": f"{RUNS_DIR}/{screen.name}/evaluate/threshold.json",
+        "positive_label": screen.evaluation.positive_label or names[-1],
+        "max_length": screen.data.max_length,
+    }
 
 
 def _chat_safety_cases(spec: Spec) -> list[dict]:

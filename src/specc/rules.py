@@ -8,7 +8,7 @@ data-column-missing, model-not-found (warning), model-family-unknown, model-fami
 stage-name-duplicate, stage-unsupported, conflicting-fields, eval-steps-missing, validation-missing,
 section-unsupported, field-unsupported, model-not-causal-lm, chat-template-missing, chat-template-file-missing,
 chat-template-invalid, stage-unknown, stage-order, stage-kind-mismatch, dpo-adapter-missing,
-adapter-without-lora, adapter-merge-quantized, dpo-needs-preference-data, sft-needs-chat-data,
+adapter-without-lora, adapter-merge-quantized, dpo-needs-preference-data, sft-needs-chat-data, screen-spec-invalid,
 threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-label-unsupported,
 suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning), warmup-ignored
 (warning).
@@ -472,6 +472,32 @@ class _Rules:
                 seen.add(case.id)
 
 
+    def _screen_spec(self, rel: str) -> None:
+        where = ("serving", "screen_spec")
+        if getattr(self.s.get("spec"), "task", None) != "chat":
+            self.report("field-unsupported", where, "serving.screen_spec screens a chat model's messages; "
+                        "this spec is a classifier", "remove serving.screen_spec", prefer="key")
+            return
+        path = self.root / Path(rel).expanduser()
+        if not path.is_file():
+            self.report("screen-spec-invalid", where, f"serving.screen_spec {quote(rel)} does not exist")
+            return
+        from .errors import SpeccError
+        from .load import load
+        from .validate import validate
+
+        try:
+            checked = validate(load(path), self.root)
+        except SpeccError as exc:
+            first = next((d for d in getattr(exc, "diagnostics", []) if d.severity == "error"), None)
+            self.report("screen-spec-invalid", where, f"{quote(rel)} is not a valid spec"
+                        + (f": {first.render()}" if first else f": {exc}"))
+            return
+        screen = checked.spec
+        if screen.spec.task != "classification" or screen.data is None or len(screen.data.label_names) != 2:
+            self.report("screen-spec-invalid", where,
+                        f"{quote(rel)} must be a classification spec with two labels (the risk class and the rest)")
+
     def _chat_safety(self, safety) -> None:
         seen: set[str] = set()
         for i, case in enumerate(safety.cases):
@@ -502,6 +528,8 @@ class _Rules:
         serving = self.s.get("serving")
         if serving is None:
             return
+        if serving.screen_spec is not None:
+            self._screen_spec(serving.screen_spec)
         for i, pattern in enumerate(serving.crisis_patterns):
             try:
                 re.compile(pattern)

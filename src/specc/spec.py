@@ -494,6 +494,10 @@ class Serving(Section):
     """Which crisis resources flagged messages get."""
     crisis_patterns: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
     """Extra regular expressions (case-insensitive) for the crisis screen, on top of the built-in ones."""
+    screen_spec: str | None = None
+    """Chat specs: a classification spec (path from the project root) whose trained model screens every
+    message too, at the threshold its evaluation chose: flagged when the patterns or the classifier say so.
+    `specc run` that spec first."""
     builtin_crisis_patterns: bool = True
     """Turning the built-in crisis screen off is flagged by `specc diff` as a risk."""
     webhook_url: str | None = None
