@@ -261,9 +261,24 @@ def test_dpo_reference_is_the_sft_model(tmp_path, tiny_models, quant, lora, adap
         assert abs(_dpo_loss_against_base(project, tiny_models["chat"]) - LN2) > 1e-3
 
 
-def test_generate_answers_behind_the_crisis_screen(tmp_path, tiny_models):
-    project = _project(tmp_path, chat_spec(tiny_models["chat"]))
+@pytest.fixture(scope="module")
+def trained_chat(tmp_path_factory, tiny_models) -> Path:
+    """A project where `specc run` trained the default tiny spec (SFT, DPO, safety, card) once."""
+    project = _project(tmp_path_factory.mktemp("trained-chat"), chat_spec(tiny_models["chat"]))
     _run(project)
+    return project
+
+
+@pytest.fixture
+def chat_copy(trained_chat, tmp_path) -> Path:
+    """A private copy of the trained project, for a test that changes it."""
+    import shutil
+
+    return Path(shutil.copytree(trained_chat, tmp_path / "project"))
+
+
+def test_generate_answers_behind_the_crisis_screen(chat_copy):
+    project = chat_copy
     generate = project / "generated/tiny-chat/generate.py"
 
     def ask(message: str) -> subprocess.CompletedProcess:
@@ -287,9 +302,8 @@ def test_generate_answers_behind_the_crisis_screen(tmp_path, tiny_models):
     assert out["reply"].startswith("I'm really sorry") and "988" in out["reply"]  # the fallback, with resources
 
 
-def test_dpo_refuses_a_model_trained_with_another_template(tmp_path, tiny_models):
-    project = _project(tmp_path, chat_spec(tiny_models["chat"]))
-    _run(project)
+def test_dpo_refuses_a_model_trained_with_another_template(chat_copy, tiny_models):
+    project = chat_copy
     (project / "chat.toml").write_text(chat_spec(tiny_models["chat"], template="llama3"))
     result = run_specc("run", "chat.toml", "--stage", "dpo", cwd=project, timeout=600)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -362,17 +376,18 @@ def test_chat_specs_reject_classifier_safety_fields(tmp_path, tiny_models):
     assert "error[safety-case-empty]" in result.stderr
 
 
-def test_a_trained_classifier_screens_chat_messages(tmp_path, tiny_models):
+def test_a_trained_classifier_screens_chat_messages(chat_copy, tiny_models):
     """serving.screen_spec names a classification spec; its trained model screens every message beside the
     patterns, at its evaluated threshold, and a chat model never runs while that screen is untrained."""
     import shutil
 
-    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    project = chat_copy
+    shutil.copytree(REPO / "specs", project / "specs")
     spec = chat_spec(tiny_models["chat"]) + '[serving]\nscreen_spec = "specs/quickstart.toml"\n'
-    project = _project(tmp_path, spec)
+    (project / "chat.toml").write_text(spec)
     gen = project / "generated/tiny-chat/generate.py"
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    untrained = run_specc("run", "chat.toml", cwd=project, timeout=900)  # trains the chat model, then stops
+    untrained = run_specc("run", "chat.toml", "--stage", "safety", cwd=project, timeout=900)
     assert untrained.returncode == 2, untrained.stdout[-2000:]
     assert "screening classifier is not trained" in untrained.stdout + untrained.stderr
 

@@ -149,8 +149,8 @@ def risks(plan: dict, root: Path, device: str) -> list[dict]:
             flag("data-missing", f"{where} file {entry['path']} does not exist here")
     for stage in plan["stages"]:
         if stage["optimizer"].startswith("paged_") and dev["kind"] != "cuda":
-            flag("optimizer-unsupported", f"stage {stage['name']}: {stage['optimizer']} needs a CUDA GPU; "
-                 f"{device} has none")
+            flag("optimizer-unpaged", f"stage {stage['name']}: {stage['optimizer']} pages only on a CUDA GPU; "
+                 f"on {device} bitsandbytes runs it unpaged")
     if plan["model"]["source"] == "hub":
         flag("hub-download", f"the base model {plan['model']['ref']} downloads from the hub at run time")
     return out
