@@ -184,3 +184,19 @@ def test_diff_flags_a_weakened_crisis_screen(repo: Path, specc):
     assert "crisis screen weakened: the built-in crisis patterns were turned off" in result.stdout
     assert "crisis screen weakened: pattern removed: \\bgive up\\b" in result.stdout
     assert "crisis resources changed: locale US -> GB" in result.stdout
+
+
+def test_diff_flags_a_changed_dpo_reference_and_chat_template(repo: Path, specc):
+    spec = repo / "specs" / "support_llm.toml"
+    text = spec.read_text()  # committed on main by the fixture
+    changed = (text.replace('adapter = "continue"  #', 'adapter = "merge"  #').replace('mode = "4bit"', 'mode = "none"')
+               .replace('template = "llama3"', 'template = "chatml"'))
+    spec.write_text(changed)
+    result = specc("diff", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    out = result.stdout
+    assert "DPO reference changed (dpo): the sft stage's model, frozen (the merged model" in out
+    assert "chat template changed" in out and "quantization changed: 4bit -> none" in out
+    assert "| `stages.dpo.adapter` | `continue` | `merge` |" in out
+    assert "no gates" not in out  # chat models are held back by safety cases, not gates
+    assert out.count("data path outside the repository: ../shared/data/counsel_chat") == 1

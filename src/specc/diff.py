@@ -152,7 +152,7 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
         lowered = (after["bound"] < gate["bound"]) if gate["op"] == ">=" else (after["bound"] > gate["bound"])
         if after["op"] != gate["op"] or lowered:
             risks.append(f"gate lowered: {name} {gate['op']} {gate['bound']} -> {after['op']} {after['bound']}")
-    if not new_gates:
+    if not new_gates and new["spec"]["task"] != "chat":  # chat models are held back by [safety] cases
         risks.append("no gates: nothing stops a worse model from shipping")
     if new["spec"]["task"] == "chat" and old.get("stages") and new["stages"] != old["stages"]:
         for stage in new["stages"]:
@@ -194,9 +194,9 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
         risks.append(f"training precision changed: {old_precision} -> {new_precision}")
     if old and old["model"]["base"] != new["model"]["base"]:
         risks.append(f"base model changed: {old['model']['base']} -> {new['model']['base']}")
-    for _, entry in data_files(new):
-        if not (repo / entry["path"]).resolve().is_relative_to(repo.resolve()):
-            risks.append(f"data path outside the repository: {entry['path']}")
+    for path in dict.fromkeys(entry["path"] for _, entry in data_files(new)):
+        if not (repo / path).resolve().is_relative_to(repo.resolve()):
+            risks.append(f"data path outside the repository: {path}")
     return risks
 
 
