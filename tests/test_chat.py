@@ -433,3 +433,36 @@ def test_screen_spec_must_be_a_binary_classifier(tmp_path, tiny_models):
     (tmp_path / "q.toml").write_text(quick.replace("[serving]\nscreen_spec", "[serving]\nscreen_spec", 1))
     result = run_specc("check", "q.toml", cwd=tmp_path)
     assert result.returncode == 2 and "error[field-unsupported]" in result.stderr, result.stderr
+
+
+def test_run_cache_skips_unchanged_stages_and_records_every_run(chat_copy, tiny_models):
+    """`specc run` skips a stage whose fingerprint (script, config, data, parents, libraries) is unchanged;
+    changing the safety cases alone reruns only safety and the card; changing the data retrains."""
+    project = chat_copy
+    again = run_specc("run", "chat.toml", cwd=project, timeout=900)
+    assert again.returncode == 0, again.stdout[-2000:]
+    for stage in ("sft", "dpo", "safety", "model_card"):
+        assert f"stage {stage}: up to date" in again.stdout
+
+    spec = chat_spec(tiny_models["chat"]).replace('max_length = 5000', 'max_length = 4000')
+    (project / "chat.toml").write_text(spec)
+    safety_only = run_specc("run", "chat.toml", cwd=project, timeout=900)
+    assert safety_only.returncode == 0, safety_only.stdout[-2000:]
+    assert "stage sft: up to date" in safety_only.stdout and "stage dpo: up to date" in safety_only.stdout
+    assert "stage safety: done" in safety_only.stdout and "stage model_card: done" in safety_only.stdout
+
+    pairs = project / "data" / "pairs.jsonl"
+    pairs.write_text(pairs.read_text() + json.dumps({"prompt": "A new question?", "chosen": "A kind answer.",
+                                                     "rejected": "No."}) + "\n")
+    retrain = run_specc("run", "chat.toml", cwd=project, timeout=900)
+    assert retrain.returncode == 0, retrain.stdout[-2000:]
+    assert "stage sft: up to date" in retrain.stdout and "stage dpo: done" in retrain.stdout
+
+    listing = run_specc("runs", "chat.toml", cwd=project)
+    lines = [ln for ln in listing.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 4, listing.stdout  # the fixture's run and the three above
+    assert "sft ran, dpo ran" in lines[0] and "sft cached, dpo cached, safety cached" in lines[1]
+    records = sorted((project / "runs/tiny-chat/records").glob("*.json"))
+    last = json.loads(records[-1].read_text())
+    assert last["exit_code"] == 0 and last["libraries"]["torch"] and last["seeds"] == {"sft": 42, "dpo": 42}
+    assert [s["status"] for s in last["stages"]] == ["cached", "ran", "ran", "ran"]

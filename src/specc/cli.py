@@ -178,15 +178,37 @@ def run(spec: SpecArg,
         stage: Annotated[str | None, typer.Option(help="Run only this stage (a training stage name or "
                                                      "`evaluate`).")] = None,
         max_steps: Annotated[int | None, typer.Option(help="Stop training after N steps (quick runs).")] = None,
+        force: Annotated[bool, typer.Option(help="Run every stage, even those whose fingerprint is unchanged.")] = False,
         root: RootOpt = Path(".")) -> None:
-    """Build if stale, then run the training and evaluation scripts."""
+    """Build if stale, then run the stages whose inputs changed since their last run (the rest are skipped)."""
     from .runner import run_spec
 
     try:
-        code = run_spec(spec, root, only=stage, max_steps=max_steps, console=_console())
+        code = run_spec(spec, root, only=stage, max_steps=max_steps, console=_console(), force=force)
     except SpeccError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)
+
+
+@app.command()
+def runs(spec: SpecArg, root: RootOpt = Path(".")) -> None:
+    """List the recorded runs of a spec: when, which commit, what ran or was cached, how it ended."""
+    from .compiler import check as check_spec
+    from .records import list_records
+
+    try:
+        name = check_spec(spec, root).spec.name
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    records = list_records(root, name)
+    if not records:
+        _say(f"no recorded runs of {name} (run `specc run {spec}`)")
+        return
+    for r in records:
+        commit = (r.get("git") or {}).get("commit", "")[:10] or "no git"
+        dirty = "+dirty" if (r.get("git") or {}).get("dirty") else ""
+        stages = ", ".join(f"{s['stage']} {s['status']}" for s in r.get("stages", []))
+        _say(f"{r['started']}  exit {r['exit_code']}  {r['seconds']:.1f} s  {commit}{dirty}  {stages}")
 
 
 @app.command()

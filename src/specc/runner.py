@@ -8,12 +8,15 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .compiler import check, compile_spec, write
 from .errors import EXIT_GATE_FAILED, EXIT_OK, SpecInvalid, StageFailed, UsageError
+from .fingerprint import fingerprints, forget, record, recorded
+from .records import write_run_record
 from .validate import did_you_mean
 
 # Warnings at check time that are errors once something is about to run.
@@ -60,7 +63,8 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
     return runs
 
 
-def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | None, console) -> int:
+def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | None, console,
+             force: bool = False) -> int:
     checked = check(spec_path, root)
     blockers = [replace(d, severity="error") for d in checked.warnings if d.code in RUN_BLOCKERS]
     if blockers:
@@ -78,12 +82,37 @@ def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | Non
             raise UsageError(f'no stage named "{only}" in {compiled.name}; {hint}')
         stages = [s for s in stages if s.name == only]
 
+    fps = fingerprints(compiled.plan, compiled.files, {s.name: s.script.name for s in plan_stages(compiled, root, None)},
+                       root, max_steps)
+    started_at = time.time()
     gate_failures: list[str] = []
+    history: list[dict] = []
     for stage in stages:
-        code = _run_stage(stage, root, console)
+        fp = fps[stage.name]
+        before = recorded(stage.output_dir)
+        began = time.perf_counter()
+        if not force and only is None and before is not None and before["fingerprint"] == fp:
+            code = int(before.get("exit_code", 0))
+            console.print(f"stage {stage.name}: up to date (fingerprint {fp[:12]}), skipped -> {stage.output_dir}",
+                          style="green", markup=False)
+            status = "cached"
+        else:
+            forget(stage.output_dir)
+            try:
+                code = _run_stage(stage, root, console)
+            except StageFailed as exc:
+                history.append({"stage": stage.name, "fingerprint": fp, "status": "failed", "exit_code": exc.returncode,
+                                "seconds": round(time.perf_counter() - began, 2)})
+                write_run_record(compiled, root, started_at, history, exc.exit_code, max_steps)
+                raise
+            record(stage.output_dir, stage.name, fp, code)
+            status = "ran"
+        history.append({"stage": stage.name, "fingerprint": fp, "status": status, "exit_code": code,
+                        "seconds": round(time.perf_counter() - began, 2), "result": _result(stage)})
         if code == EXIT_GATE_FAILED:  # keep going: safety results and the model card are still wanted
             gate_failures.append(stage.name)
     _summary(stages, console)
+    write_run_record(compiled, root, started_at, history, EXIT_GATE_FAILED if gate_failures else EXIT_OK, max_steps)
     if gate_failures:
         raise StageFailed(gate_failures[0], EXIT_GATE_FAILED,
                           f"not fit to ship: {' and '.join(gate_failures)} failed (see above)")
