@@ -322,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         PrinterCallback
     )  # PrintProgress prints each log line once, in plain text
     resume = args.resume and checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
+    if resume:
+        last = max(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        print(f"[{STAGE_NAME}] resuming from {last.name}", flush=True)
     train_result = trainer.train(resume_from_checkpoint=True if resume else None)
 
     # ---- save ----------------------------------------------------------------------------------

@@ -624,6 +624,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     keep_4bit_weights_trainable(trainer.model)
     resume = args.resume and checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
+    if resume:
+        last = max(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        print(f"[{STAGE_NAME}] resuming from {last.name}", flush=True)
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = time.perf_counter() - started

@@ -20,6 +20,7 @@ from pathlib import Path
 from .plan import canonical_json
 
 RECORD = "specc_fingerprint.json"
+RUNNING = "specc_running.json"
 LIBRARIES = ("torch", "transformers", "peft", "trl", "datasets", "bitsandbytes", "accelerate", "scikit-learn")
 
 
@@ -130,3 +131,24 @@ def forget(output_dir: Path) -> None:
     """Drop a stage's record before it runs: an interrupted run never leaves a stale match behind."""
     with contextlib.suppress(FileNotFoundError):
         (output_dir / RECORD).unlink()
+
+
+def mark_running(output_dir: Path, fingerprint: str) -> None:
+    """Note that a stage with this fingerprint started; a killed run leaves the note behind."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tmp = output_dir / (RUNNING + ".tmp")
+    tmp.write_text(json.dumps({"fingerprint": fingerprint}) + "\n", encoding="utf-8")
+    os.replace(tmp, output_dir / RUNNING)
+
+
+def interrupted(output_dir: Path) -> str | None:
+    """The fingerprint of a run of this stage that started and never finished, if any."""
+    try:
+        return json.loads((output_dir / RUNNING).read_text(encoding="utf-8")).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def finished(output_dir: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        (output_dir / RUNNING).unlink()

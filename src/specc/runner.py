@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .compiler import check, compile_spec, write
 from .errors import EXIT_GATE_FAILED, EXIT_OK, SpecInvalid, StageFailed, UsageError
-from .fingerprint import fingerprints, forget, record, recorded
+from .fingerprint import fingerprints, finished, forget, interrupted, mark_running, record, recorded
 from .records import write_run_record
 from .validate import did_you_mean
 
@@ -30,6 +30,7 @@ class StageRun:
     script: Path
     args: list[str]
     output_dir: Path
+    trains: bool = False  # a training stage (it can resume from a checkpoint)
 
 
 def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
@@ -40,7 +41,7 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
         args = ["--output-dir", str(out)]
         if max_steps:
             args += ["--max-steps", str(max_steps)]
-        runs.append(StageRun(stage["name"], compiled.target / stage["script"], args, out))
+        runs.append(StageRun(stage["name"], compiled.target / stage["script"], args, out, trains=True))
     if plan["spec"]["task"] == "chat":
         safety_out = root / plan["safety"]["output_dir"]
         runs.append(StageRun("safety", compiled.target / plan["safety"]["script"], ["--output-dir", str(safety_out)],
@@ -98,6 +99,12 @@ def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | Non
             status = "cached"
         else:
             forget(stage.output_dir)
+            if (stage.trains and interrupted(stage.output_dir) == fp
+                    and any((stage.output_dir / "checkpoints").glob("checkpoint-*"))):
+                console.print(f"stage {stage.name}: an earlier run with the same inputs was interrupted; "
+                              "resuming from its last checkpoint", style="yellow", markup=False)
+                stage = replace(stage, args=[*stage.args, "--resume"])
+            mark_running(stage.output_dir, fp)
             try:
                 code = _run_stage(stage, root, console)
             except StageFailed as exc:
@@ -106,6 +113,7 @@ def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | Non
                 write_run_record(compiled, root, started_at, history, exc.exit_code, max_steps)
                 raise
             record(stage.output_dir, stage.name, fp, code)
+            finished(stage.output_dir)
             status = "ran"
         history.append({"stage": stage.name, "fingerprint": fp, "status": status, "exit_code": code,
                         "seconds": round(time.perf_counter() - began, 2), "result": _result(stage)})
