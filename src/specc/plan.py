@@ -171,7 +171,22 @@ def build_plan(checked: Checked) -> dict:
             "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
             **spec.card.model_dump(mode="json"),
         },
+        "compute": _compute(spec),
     }
+
+
+def _compute(spec: Spec) -> dict:
+    """How training stages are launched: the command prefix before `<script> <args>`."""
+    compute = spec.compute
+    if compute.launcher == "torchrun":
+        prefix = ["-m", "torch.distributed.run", f"--nproc_per_node={compute.processes_per_node}",
+                  f"--nnodes={compute.nodes}"]
+        if compute.nodes == 1:
+            prefix.insert(2, "--standalone")
+    else:
+        prefix = []
+    return {**compute.model_dump(mode="json"), "python_args": prefix,
+            "world_size": compute.processes_per_node * compute.nodes}
 
 
 def _serving(spec: Spec) -> dict:
@@ -418,6 +433,7 @@ def build_chat_plan(checked: Checked) -> dict:
             "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
             **(CHAT_CARD if spec.card == Card() else spec.card.model_dump(mode="json")),
         },
+        "compute": _compute(spec),
     }
 
 

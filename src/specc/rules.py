@@ -524,6 +524,18 @@ class _Rules:
                     self.report("safety-case-duplicate", where + ("id",), f"two safety cases have id {quote(case.id)}")
                 seen.add(case.id)
 
+    def compute(self) -> None:
+        compute = self.s.get("compute")
+        if compute is None:
+            return
+        if (compute.processes_per_node > 1 or compute.nodes > 1) and compute.launcher == "python":
+            self.report("launcher-needs-torchrun", ("compute", "launcher"),
+                        'more than one process needs launcher = "torchrun"', 'set launcher = "torchrun"')
+        if compute.nodes > 1:
+            self.report("field-unsupported", ("compute", "nodes"),
+                        "specc starts one node; launch the other nodes' torchrun yourself (see the generated "
+                        "command in `specc plan`)", severity="warning")
+
     def serving(self) -> None:
         serving = self.s.get("serving")
         if serving is None:
@@ -581,7 +593,7 @@ def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     rules = _Rules(sections, source, root)
     for rule in (rules.model, rules.task, rules.chat, rules.lora, rules.quantization, rules.labels,
                  rules.data_files, rules.chat_data_files, rules.stages, rules.evaluation, rules.safety,
-                 rules.serving):
+                 rules.serving, rules.compute):
         # A field a rule needs may have failed validation; that error is already reported.
         with contextlib.suppress(AttributeError):
             rule()

@@ -31,6 +31,7 @@ class StageRun:
     args: list[str]
     output_dir: Path
     trains: bool = False  # a training stage (it can resume from a checkpoint)
+    python_args: tuple[str, ...] = ()  # launcher before the script (torchrun for training stages)
 
 
 def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
@@ -41,7 +42,8 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
         args = ["--output-dir", str(out)]
         if max_steps:
             args += ["--max-steps", str(max_steps)]
-        runs.append(StageRun(stage["name"], compiled.target / stage["script"], args, out, trains=True))
+        runs.append(StageRun(stage["name"], compiled.target / stage["script"], args, out, trains=True,
+                             python_args=tuple(plan["compute"]["python_args"])))
     if plan["spec"]["task"] == "chat":
         safety_out = root / plan["safety"]["output_dir"]
         runs.append(StageRun("safety", compiled.target / plan["safety"]["script"], ["--output-dir", str(safety_out)],
@@ -136,7 +138,7 @@ def _run_stage(stage: StageRun, root: Path, console) -> None:
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task(stage.name, total=None)
-        proc = subprocess.Popen([sys.executable, str(stage.script), *stage.args], cwd=root, env=env,
+        proc = subprocess.Popen([sys.executable, *stage.python_args, str(stage.script), *stage.args], cwd=root, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         assert proc.stdout is not None
         for line in proc.stdout:

@@ -40,6 +40,11 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
     rows.append(("lora", "none (full fine-tuning)" if lora is None else
                  f"r {lora['r']}, alpha {lora['alpha']}, dropout {lora['dropout']:g}, targets {_fmt(lora['targets'])}"
                  + head))
+    compute = plan.get("compute") or {}
+    if compute.get("launcher", "python") != "python":
+        rows.append(("compute", f"{compute['launcher']}, {compute['processes_per_node']} process(es) per node x "
+                     f"{compute['nodes']} node(s), {compute['strategy']}: python {' '.join(compute['python_args'])} "
+                     "<script>"))
     if spec["task"] == "chat":
         return rows + _chat_settings(plan)
     labels = plan["labels"]

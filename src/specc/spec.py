@@ -506,6 +506,18 @@ class Serving(Section):
     webhook_retries: Annotated[int, Field(ge=0, le=10)] = 2
 
 
+class Compute(Section):
+    """The `[compute]` section: how training stages are launched."""
+
+    launcher: Literal["python", "torchrun"] = "python"
+    """`python` runs one process; `torchrun` starts `processes_per_node` processes per node (DDP: each
+    process trains on its share of every batch; gloo on CPU, NCCL on GPU)."""
+    processes_per_node: Annotated[int, Field(ge=1, le=64)] = 1
+    nodes: Annotated[int, Field(ge=1, le=1024)] = 1
+    strategy: Literal["ddp"] = "ddp"
+    """Data-parallel training; sharded strategies (FSDP, DeepSpeed) are not offered yet."""
+
+
 class Card(Section):
     """The `[card]` section: what the model card says beyond the numbers."""
 
@@ -552,6 +564,7 @@ class Spec(Section):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     safety: Safety = Field(default_factory=Safety)
     card: Card = Field(default_factory=Card)
+    compute: Compute = Field(default_factory=Compute)
     serving: Serving = Field(default_factory=Serving)
 
     @property
@@ -564,5 +577,5 @@ SECTION_OF_CLASS = {
     "SpecInfo": "spec", "Model": "model", "Quantization": "quantization", "Lora": "lora",
     "Data": "data", "SftStage": "stages", "DpoStage": "stages", "Chat": "chat", "ChatData": "chat_data",
     "PreferenceData": "preference_data", "Evaluation": "evaluation", "Threshold": "evaluation",
-    "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Serving": "serving", "Spec": "",
+    "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Compute": "compute", "Serving": "serving", "Spec": "",
 }
