@@ -190,6 +190,16 @@ def run(spec: SpecArg,
     raise typer.Exit(code)
 
 
+def _exec(args: list[str], root: Path) -> None:
+    """Become the server process (same pid), so that stopping `specc serve` stops the server too."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(root)
+    os.execv(args[0], args)
+
+
 @app.command()
 def runs(spec: SpecArg, root: RootOpt = Path(".")) -> None:
     """List the recorded runs of a spec: when, which commit, what ran or was cached, how it ended."""
@@ -217,8 +227,6 @@ def serve(spec: SpecArg,
           port: Annotated[int | None, typer.Option(help="Override serving.port.")] = None,
           root: RootOpt = Path(".")) -> None:
     """Serve the last trained model of a spec with the generated FastAPI app (build first if stale)."""
-    import os
-    import subprocess
 
     from .compiler import check as check_spec
     from .compiler import compile_spec, write
@@ -236,7 +244,7 @@ def serve(spec: SpecArg,
             raise typer.Exit(EXIT_BAD_INPUT)
         args = [sys.executable, str(compiled.target / "serve.py")]
         args += (["--host", host] if host else []) + (["--port", str(port)] if port else [])
-        raise typer.Exit(subprocess.call(args, cwd=root, env=dict(os.environ)))
+        _exec(args, root)
     model_dir = root / plan["evaluation"]["model_dir"]
     if not (model_dir / "labels.json").is_file():
         _say(f"error: no trained model at {model_dir}; run `specc run {spec}` first", "red", stderr=True)
@@ -247,7 +255,7 @@ def serve(spec: SpecArg,
         args += ["--host", host]
     if port:
         args += ["--port", str(port)]
-    raise typer.Exit(subprocess.call(args, cwd=root, env=dict(os.environ)))
+    _exec(args, root)
 
 
 @app.command()
