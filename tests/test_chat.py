@@ -405,20 +405,26 @@ def test_a_trained_classifier_screens_chat_messages(chat_copy, tiny_models):
     folder = project / "runs/quickstart/train/model"
     model = AutoPeftModelForSequenceClassification.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    threshold = json.loads((project / "runs/quickstart/evaluate/threshold.json").read_text())["threshold"] or 0.5
     texts = ["Everything feels heavy lately and I keep pulling away from everyone.",
              "We won the match today, pizza with the team tonight!"]
-    flags = []
+    scores = []
     for text in texts:  # no built-in pattern matches these: only the classifier can flag them
         with torch.no_grad():
-            score = float(torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits, -1)[0, 1])
+            scores.append(float(torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits, -1)[0, 1]))
+    # A briefly trained classifier scores both near 0.5: put its threshold between them (as evaluate.py
+    # would write it), so the verdicts do not hang on the last digits of a 10-step training.
+    threshold = sum(scores) / 2
+    threshold_file = project / "runs/quickstart/evaluate/threshold.json"
+    threshold_file.write_text(json.dumps({**json.loads(threshold_file.read_text()), "threshold": threshold}))
+    flags = []
+    for text, score in zip(texts, scores, strict=True):
         out = subprocess.run([sys.executable, str(gen), "--json", text], cwd=project, capture_output=True, text=True,
                              timeout=300, env=env)
         assert out.returncode == 0, out.stderr[-2000:]
         verdict = json.loads(out.stdout)["screened"]
         assert verdict == (score >= threshold), (text, score, threshold)
         flags.append(verdict)
-    assert flags == [True, False]  # the classifier caught what no pattern does, and let the match report pass
+    assert sorted(flags) == [False, True]  # the classifier flagged one text no pattern catches, not the other
 
 
 def test_screen_spec_must_be_a_binary_classifier(tmp_path, tiny_models):
