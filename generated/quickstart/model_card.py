@@ -68,12 +68,12 @@ TRAINING = {
     "max_grad_norm": 1.0,
     "precision": "fp32",
     "gradient_checkpointing": False,
-    "group_by_length": True,
     "eval_strategy": "epoch",
     "eval_steps": None,
     "logging_steps": 10,
     "save_total_limit": 2,
     "seed": 42,
+    "group_by_length": True,
 }
 GATES = [
     {"name": "recall[suicide]", "metric": "recall", "label": "suicide", "op": ">=", "bound": 0.85},

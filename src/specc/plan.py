@@ -58,7 +58,6 @@ def build_plan(checked: Checked) -> dict:
     lora = spec.lora
     targets = list(family.linear_modules) if lora and lora.targets == "all-linear" else (
         list(lora.targets) if lora else None)
-    params = (info.config or {}) if info.config else {}
 
     data = spec.data
     splits = {}
@@ -70,59 +69,18 @@ def build_plan(checked: Checked) -> dict:
 
     stages = []
     for stage in spec.stages:
-        warmup: int | float = stage.warmup_steps or 0
-        if stage.warmup_ratio is not None:
-            warmup = float(stage.warmup_ratio)  # transformers 5: a float < 1 in warmup_steps is a ratio
-        stages.append({
-            "name": stage.name,
-            "kind": stage.kind,
-            "script": "train.py",
-            "output_dir": f"{RUNS_DIR}/{spec.name}/{stage.name}",
-            "epochs": stage.epochs,
-            "max_steps": stage.max_steps,
-            "batch_size": stage.batch_size,
-            "eval_batch_size": stage.eval_batch_size or stage.batch_size * 2,
-            "gradient_accumulation_steps": stage.gradient_accumulation_steps,
-            "effective_batch_size": stage.batch_size * stage.gradient_accumulation_steps,
-            "learning_rate": stage.learning_rate,
-            "weight_decay": stage.weight_decay,
-            "warmup_steps": warmup,
-            "lr_scheduler": stage.lr_scheduler,
-            "optimizer": stage.optimizer,
-            "max_grad_norm": stage.max_grad_norm,
-            "precision": stage.precision,
-            "gradient_checkpointing": stage.gradient_checkpointing,
-            "group_by_length": stage.group_by_length,
-            "eval_strategy": stage.eval_strategy,
-            "eval_steps": stage.eval_steps,
-            "logging_steps": stage.logging_steps,
-            "save_total_limit": stage.save_total_limit,
-            "seed": stage.seed,
-        })
+        entry = _training(stage, spec.name)
+        del entry["model_dir"]  # the classifier's evaluation names its model folder itself
+        entry.update(script="train.py", eval_batch_size=stage.eval_batch_size or stage.batch_size * 2,
+                     group_by_length=stage.group_by_length)
+        stages.append(entry)
     train_stage = stages[0]
     ev = spec.evaluation
     return {
         "plan_version": PLAN_VERSION,
         "specc_version": __version__,
-        "spec": {
-            "name": spec.name,
-            "description": spec.spec.description,
-            "task": spec.spec.task,
-            "hash": spec_hash(spec),
-        },
-        "model": {
-            "base": spec.model.base,
-            "source": info.source,
-            "ref": info.ref,
-            "revision": spec.model.revision,
-            "family": family.name,
-            "architecture": family.kind,
-            "trust_remote_code": spec.model.trust_remote_code,
-            "num_labels": len(names),
-            "parameters": architecture(info)["parameters"],
-            "hidden_size": params.get("hidden_size") or (info.known.hidden_size if info.known else None),
-            "num_layers": params.get("num_hidden_layers") or (info.known.num_layers if info.known else None),
-        },
+        "spec": _spec_entry(spec),
+        "model": _model_entry(spec, info, num_labels=len(names)),
         "labels": {
             "names": names,
             "positive": positive if binary else None,
@@ -187,6 +145,31 @@ def _compute(spec: Spec) -> dict:
         prefix = []
     return {**compute.model_dump(mode="json"), "python_args": prefix,
             "world_size": compute.processes_per_node * compute.nodes}
+
+
+def _spec_entry(spec: Spec) -> dict:
+    return {"name": spec.name, "description": spec.spec.description, "task": spec.spec.task, "hash": spec_hash(spec)}
+
+
+def _model_entry(spec: Spec, info, num_labels: int | None) -> dict:
+    """The base model as the plan records it (a GGUF file's name only for GGUF bases)."""
+    params = info.config or {}
+    entry = {
+        "base": spec.model.base,
+        "source": info.source,
+        "ref": info.ref,
+        "revision": spec.model.revision,
+        "family": info.family.name,
+        "architecture": info.family.kind,
+        "trust_remote_code": spec.model.trust_remote_code,
+        "num_labels": num_labels,
+        "parameters": architecture(info)["parameters"],
+        "hidden_size": params.get("hidden_size") or (info.known.hidden_size if info.known else None),
+        "num_layers": params.get("num_hidden_layers") or (info.known.num_layers if info.known else None),
+    }
+    if spec.spec.task == "chat":
+        entry["gguf_file"] = info.gguf.name if info.gguf is not None else spec.model.gguf_file
+    return entry
 
 
 def _serving(spec: Spec) -> dict:
@@ -308,7 +291,6 @@ def build_chat_plan(checked: Checked) -> dict:
     lora = spec.lora
     targets = list(family.linear_modules) if lora and lora.targets == "all-linear" else (
         list(lora.targets) if lora else None)
-    params = info.config or {}
     chat = spec.chat
     chat_data, prefs = spec.chat_data, spec.preference_data
 
@@ -353,26 +335,8 @@ def build_chat_plan(checked: Checked) -> dict:
     return {
         "plan_version": PLAN_VERSION,
         "specc_version": __version__,
-        "spec": {
-            "name": spec.name,
-            "description": spec.spec.description,
-            "task": spec.spec.task,
-            "hash": spec_hash(spec),
-        },
-        "model": {
-            "base": spec.model.base,
-            "source": info.source,
-            "ref": info.ref,
-            "gguf_file": info.gguf.name if info.gguf is not None else spec.model.gguf_file,
-            "revision": spec.model.revision,
-            "family": family.name,
-            "architecture": family.kind,
-            "trust_remote_code": spec.model.trust_remote_code,
-            "num_labels": None,
-            "parameters": architecture(info)["parameters"],
-            "hidden_size": params.get("hidden_size") or (info.known.hidden_size if info.known else None),
-            "num_layers": params.get("num_hidden_layers") or (info.known.num_layers if info.known else None),
-        },
+        "spec": _spec_entry(spec),
+        "model": _model_entry(spec, info, num_labels=None),
         "labels": None,
         "quantization": spec.quantization.model_dump(mode="json"),
         "lora": None if lora is None else {
