@@ -472,3 +472,37 @@ def test_run_cache_skips_unchanged_stages_and_records_every_run(chat_copy, tiny_
     last = json.loads(records[-1].read_text())
     assert last["exit_code"] == 0 and last["libraries"]["torch"] and last["seeds"] == {"sft": 42, "dpo": 42}
     assert [s["status"] for s in last["stages"]] == ["cached", "ran", "ran", "ran"]
+
+
+def test_stopping_specc_run_stops_the_training_script(tmp_path, tiny_models):
+    """SIGTERM to `specc run` stops the stage's script too: no training left running on its own."""
+    import os
+    import signal
+    import time
+
+    project = _project(tmp_path, chat_spec(tiny_models["chat"]).replace("max_steps = 8", "max_steps = 100000"))
+    env = dict(os.environ, HF_HUB_OFFLINE="1", NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "specc", "run", "chat.toml"], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    for line in proc.stdout:  # wait until the SFT script logs its first steps
+        if "[sft] step" in line or time.time() > deadline:
+            break
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1, children  # the training script
+    child = int(children[0])
+
+    def running() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.time() + 30
+    while running() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not running()
+    assert not (project / "runs/tiny-chat/sft/specc_fingerprint.json").exists()

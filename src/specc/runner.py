@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -66,8 +67,13 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
     return runs
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | None, console,
              force: bool = False) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # so that the running stage's script is stopped too
     checked = check(spec_path, root)
     blockers = [replace(d, severity="error") for d in checked.warnings if d.code in RUN_BLOCKERS]
     if blockers:
@@ -141,15 +147,23 @@ def _run_stage(stage: StageRun, root: Path, console) -> None:
         proc = subprocess.Popen([sys.executable, *stage.python_args, str(stage.script), *stage.args], cwd=root, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            tail.append(line)
-            m = _STEP.search(line)
-            if m:
-                progress.update(task, completed=int(m.group(1)), total=int(m.group(2)))
-            if line.startswith((f"[{stage.name}]", "error:")):
-                console.print(line, markup=False, highlight=False)
-        code = proc.wait()
+        try:
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                tail.append(line)
+                m = _STEP.search(line)
+                if m:
+                    progress.update(task, completed=int(m.group(1)), total=int(m.group(2)))
+                if line.startswith((f"[{stage.name}]", "error:")):
+                    console.print(line, markup=False, highlight=False)
+            code = proc.wait()
+        except BaseException:  # Ctrl-C or SIGTERM: stop the script too, never leave it training alone
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
     if code == EXIT_GATE_FAILED:
         console.print(f"stage {stage.name}: FAILED its gates -> {stage.output_dir}", style="bold red", markup=False)
         return code
