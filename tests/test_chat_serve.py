@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from .conftest import run_specc
 from .test_chat import _project, chat_spec
-from .test_serve import Webhook, _free_port, _run_app
+from .test_serve import Webhook, _free_port, _run_app, serve_until_stopped
 from .tiny_llama import build as build_tiny_llama
 
 httpx = pytest.importorskip("httpx")
@@ -42,22 +41,8 @@ def server(trained: Path):
     log = trained / "serve.log"
     env = dict(os.environ, HF_HUB_OFFLINE="1", SPECC_API_TOKEN=TOKEN, SPECC_LOG_SECRET="s3cret",
                SPECC_WEBHOOK_URL=hook.url)
-    proc = subprocess.Popen([sys.executable, "-m", "specc", "serve", "chat.toml", "--port", str(port)], cwd=trained,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready: " + log.read_text()[-2000:])
-    yield {"base": base, "hook": hook, "log": log}
-    proc.terminate()
-    proc.wait(timeout=30)
+    cmd = [sys.executable, "-m", "specc", "serve", "chat.toml", "--port", str(port)]
+    yield from serve_until_stopped(cmd, port, log, env, hook=hook, cwd=trained, ready_s=180)
 
 
 def _post(server, body, token=TOKEN):

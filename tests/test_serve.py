@@ -79,10 +79,15 @@ def server(trained: Path):
     log = trained / "serve.log"
     env = dict(os.environ, HF_HUB_OFFLINE="1", SPECC_API_TOKEN=TOKEN, SPECC_LOG_SECRET="s3cret",
                SPECC_WEBHOOK_URL=hook.url)
-    proc = subprocess.Popen([sys.executable, str(trained / "generated" / "quickstart" / "serve.py"),
-                             "--port", str(port)], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
+    cmd = [sys.executable, str(trained / "generated" / "quickstart" / "serve.py"), "--port", str(port)]
+    yield from serve_until_stopped(cmd, port, log, env, hook=hook, cwd=None, ready_s=120)
+
+
+def serve_until_stopped(cmd: list[str], port: int, log: Path, env: dict, hook, cwd, ready_s: float):
+    """Start a server as a subprocess, wait for /readyz, yield what the tests need, then stop it."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
+    deadline = time.time() + ready_s
     while time.time() < deadline:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:

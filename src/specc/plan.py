@@ -55,9 +55,6 @@ def build_plan(checked: Checked) -> dict:
     names = spec.data.label_names
     positive = spec.evaluation.positive_label or names[-1]
     binary = len(names) == 2
-    lora = spec.lora
-    targets = list(family.linear_modules) if lora and lora.targets == "all-linear" else (
-        list(lora.targets) if lora else None)
 
     data = spec.data
     splits = {}
@@ -87,15 +84,7 @@ def build_plan(checked: Checked) -> dict:
             "average": "binary" if binary else "macro",
         },
         "quantization": spec.quantization.model_dump(mode="json"),
-        "lora": None if lora is None else {
-            "r": lora.r,
-            "alpha": lora.alpha,
-            "dropout": lora.dropout,
-            "targets": targets,
-            "targets_as_written": lora.targets,
-            "bias": lora.bias,
-            "modules_to_save": list(family.classification_head),
-        },
+        "lora": _lora_entry(spec, family, head=list(family.classification_head)),
         "data": {
             "splits": splits,
             "text_column": data.text_column,
@@ -170,6 +159,16 @@ def _model_entry(spec: Spec, info, num_labels: int | None) -> dict:
     if spec.spec.task == "chat":
         entry["gguf_file"] = info.gguf.name if info.gguf is not None else spec.model.gguf_file
     return entry
+
+
+def _lora_entry(spec: Spec, family, head: list[str]) -> dict | None:
+    """The adapter settings with `all-linear` resolved to the family's modules; `head` is trained in full."""
+    lora = spec.lora
+    if lora is None:
+        return None
+    targets = list(family.linear_modules) if lora.targets == "all-linear" else list(lora.targets)
+    return {"r": lora.r, "alpha": lora.alpha, "dropout": lora.dropout, "targets": targets,
+            "targets_as_written": lora.targets, "bias": lora.bias, "modules_to_save": head}
 
 
 def _serving(spec: Spec) -> dict:
@@ -289,8 +288,6 @@ def build_chat_plan(checked: Checked) -> dict:
     info = locate_model(spec.model, checked.root)
     family = info.family
     lora = spec.lora
-    targets = list(family.linear_modules) if lora and lora.targets == "all-linear" else (
-        list(lora.targets) if lora else None)
     chat = spec.chat
     chat_data, prefs = spec.chat_data, spec.preference_data
 
@@ -339,15 +336,7 @@ def build_chat_plan(checked: Checked) -> dict:
         "model": _model_entry(spec, info, num_labels=None),
         "labels": None,
         "quantization": spec.quantization.model_dump(mode="json"),
-        "lora": None if lora is None else {
-            "r": lora.r,
-            "alpha": lora.alpha,
-            "dropout": lora.dropout,
-            "targets": targets,
-            "targets_as_written": lora.targets,
-            "bias": lora.bias,
-            "modules_to_save": [],
-        },
+        "lora": _lora_entry(spec, family, head=[]),
         "chat": {
             **_chat_template(spec, checked.root),
             "system_prompt": chat.system_prompt if chat is not None else None,

@@ -466,10 +466,7 @@ class _Rules:
                 self.report("label-unknown", where + ("expect",),
                             f"safety.cases[{i}].expect = {quote(case.expect)} is not one of data.labels",
                             did_you_mean(case.expect, names))
-            if case.id is not None:
-                if case.id in seen:
-                    self.report("safety-case-duplicate", where + ("id",), f"two safety cases have id {quote(case.id)}")
-                seen.add(case.id)
+            self._unique_case_id(case, where, seen)
 
 
     def _screen_spec(self, rel: str) -> None:
@@ -498,6 +495,12 @@ class _Rules:
             self.report("screen-spec-invalid", where,
                         f"{quote(rel)} must be a classification spec with two labels (the risk class and the rest)")
 
+    def _unique_case_id(self, case, where: tuple, seen: set[str]) -> None:
+        if case.id is not None:
+            if case.id in seen:
+                self.report("safety-case-duplicate", where + ("id",), f"two safety cases have id {quote(case.id)}")
+            seen.add(case.id)
+
     def _chat_safety(self, safety) -> None:
         seen: set[str] = set()
         for i, case in enumerate(safety.cases):
@@ -519,10 +522,7 @@ class _Rules:
                     except re.error as exc:
                         self.report("bad-format", where + (key,),
                                     f"safety.cases[{i}].{key} is not a regular expression: {exc}")
-            if case.id is not None:
-                if case.id in seen:
-                    self.report("safety-case-duplicate", where + ("id",), f"two safety cases have id {quote(case.id)}")
-                seen.add(case.id)
+            self._unique_case_id(case, where, seen)
 
     def compute(self) -> None:
         compute = self.s.get("compute")
