@@ -7,7 +7,9 @@ __version__ = "0.1.0"
 
 from .spec import (
     Card,
+    Compute,
     Data,
+    DpoStage,
     Evaluation,
     Gate,
     Lora,
@@ -15,14 +17,17 @@ from .spec import (
     Quantization,
     Safety,
     SafetyCase,
+    SearchSpace,
     Serving,
     SftStage,
     Spec,
     SpecInfo,
     Threshold,
+    Tracking,
+    Tuning,
 )
 
 __all__ = [
     "Card", "Data", "Evaluation", "Gate", "Lora", "Model", "Quantization", "Safety", "SafetyCase", "Serving", "SftStage",
-    "Spec", "SpecInfo", "Threshold", "__version__",
+    "Spec", "SpecInfo", "Threshold", "__version__", "Compute", "DpoStage", "SearchSpace", "Tracking", "Tuning",
 ]

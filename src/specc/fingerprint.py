@@ -69,7 +69,7 @@ def stage_inputs(plan: dict) -> dict[str, dict]:
             block = plan["data"] if stage["kind"] == "sft" else plan["preference_data"]
             out[stage["name"]] = {
                 "config": {"stage": stage, "model": plan["model"], "quantization": plan["quantization"],
-                           "lora": plan["lora"], "chat": plan["chat"], "data": block},
+                           "lora": plan["lora"], "chat": plan["chat"], "data": block, "compute": plan["compute"]},
                 "data": [e["path"] for e in (block or {}).get("splits", {}).values()],
                 "after": [stage["start_from"]] if stage["kind"] == "dpo" else [],
             }
@@ -82,7 +82,8 @@ def stage_inputs(plan: dict) -> dict[str, dict]:
     train = stages[0]["name"]
     splits = plan["data"]["splits"]
     out[train] = {"config": {"stage": stages[0], "model": plan["model"], "quantization": plan["quantization"],
-                             "lora": plan["lora"], "labels": plan["labels"], "data": plan["data"]},
+                             "lora": plan["lora"], "labels": plan["labels"], "data": plan["data"],
+                             "compute": plan["compute"]},
                   "data": [splits[s]["path"] for s in ("train", "validation") if s in splits], "after": []}
     out["evaluate"] = {"config": {"evaluation": plan["evaluation"], "labels": plan["labels"], "data": plan["data"]},
                        "data": [e["path"] for e in splits.values()], "after": [train]}

@@ -23,9 +23,10 @@ from .crisis import (
 from .estimate import architecture
 from .locate_model import locate_model
 from .rules import DATA_SUFFIXES
-from .spec import Card, Spec
+from .spec import Card, DeepSpeed, Fsdp, IntRange, Spec
 from .suites import SUITES
 from .validate import Checked
+from .write import GENERATED_DIR
 
 PLAN_VERSION = 1
 RUNS_DIR = "runs"
@@ -119,21 +120,191 @@ def build_plan(checked: Checked) -> dict:
             **spec.card.model_dump(mode="json"),
         },
         "compute": _compute(spec),
+        "tracking": _tracking(spec),
+        "tuning": _tuning(spec, train_stage),
     }
 
 
 def _compute(spec: Spec) -> dict:
-    """How training stages are launched: the command prefix before `<script> <args>`."""
+    """How training stages are launched: the command prefix before `<script> <args>`, and the launcher's
+    and the strategy's config files (written beside the scripts)."""
     compute = spec.compute
+    world_size = compute.processes_per_node * compute.nodes
+    here = f"{GENERATED_DIR}/{spec.name}"
     if compute.launcher == "torchrun":
         prefix = ["-m", "torch.distributed.run", f"--nproc_per_node={compute.processes_per_node}",
                   f"--nnodes={compute.nodes}"]
         if compute.nodes == 1:
             prefix.insert(2, "--standalone")
+    elif compute.launcher == "accelerate":
+        prefix = ["-m", "accelerate.commands.launch", "--config_file", f"{here}/{ACCELERATE_CONFIG}"]
     else:
         prefix = []
-    return {**compute.model_dump(mode="json"), "python_args": prefix,
-            "world_size": compute.processes_per_node * compute.nodes}
+    entry = {**compute.model_dump(mode="json"), "python_args": prefix, "world_size": world_size,
+             "fsdp": None, "deepspeed": None, "config_files": {}}
+    if compute.strategy == "fsdp":
+        entry["fsdp"] = _fsdp_config(compute.fsdp or Fsdp())
+    if compute.strategy == "deepspeed":
+        entry["deepspeed"] = _deepspeed_config(compute.deepspeed or DeepSpeed())
+        entry["config_files"][DEEPSPEED_CONFIG] = entry["deepspeed"]
+    if compute.launcher == "accelerate":
+        entry["config_files"][ACCELERATE_CONFIG] = _accelerate_config(spec, entry, here)
+    return entry
+
+
+ACCELERATE_CONFIG = "accelerate_config.json"  # accelerate reads JSON config files as well as YAML
+DEEPSPEED_CONFIG = "deepspeed_config.json"
+
+
+def _fsdp_config(fsdp: Fsdp) -> dict:
+    """The `fsdp_config` the Trainer takes (FSDP2)."""
+    config = {
+        "version": 2,
+        "reshard_after_forward": fsdp.sharding == "full_shard",
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP" if fsdp.auto_wrap == "transformer_layer" else "SIZE_BASED_WRAP",
+        "cpu_offload": fsdp.offload_params,
+        "activation_checkpointing": fsdp.activation_checkpointing,
+        "state_dict_type": "FULL_STATE_DICT" if fsdp.state_dict == "full" else "SHARDED_STATE_DICT",
+        "cpu_ram_efficient_loading": fsdp.cpu_ram_efficient_loading,
+    }
+    if fsdp.auto_wrap == "size":
+        config["min_num_params"] = fsdp.min_num_params
+    return config
+
+
+def _deepspeed_config(ds: DeepSpeed) -> dict:
+    """A DeepSpeed config whose batch sizes, precision and clipping follow the stage ("auto": the Trainer
+    fills them in)."""
+    zero: dict = {"stage": ds.zero_stage, "overlap_comm": ds.overlap_comm,
+                  "contiguous_gradients": ds.contiguous_gradients,
+                  "reduce_bucket_size": "auto"}
+    for key, device in (("offload_optimizer", ds.offload_optimizer), ("offload_param", ds.offload_params)):
+        if device != "none":
+            zero[key] = {"device": device, "pin_memory": True}
+            if device == "nvme":
+                zero[key]["nvme_path"] = ds.nvme_path
+    if ds.zero_stage == 3:
+        zero.update({"stage3_prefetch_bucket_size": "auto", "stage3_param_persistence_threshold": "auto",
+                     "stage3_gather_16bit_weights_on_model_save": True})
+    config: dict = {
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "bf16": {"enabled": "auto"},
+        "fp16": {"enabled": "auto"},
+        "zero_optimization": zero,
+    }
+    if ds.offload_optimizer != "none":  # an offloaded optimizer must be DeepSpeed's own (CPU Adam)
+        config["optimizer"] = {"type": "AdamW", "params": {"lr": "auto", "betas": "auto", "eps": "auto",
+                                                           "weight_decay": "auto"}}
+    return config
+
+
+def _accelerate_config(spec: Spec, compute: dict, here: str) -> dict:
+    """`accelerate launch`'s config file. accelerate's MULTI_GPU type is its torch.distributed launcher:
+    on a machine without GPUs it starts the same processes on the CPU (gloo)."""
+    first = spec.stages[0]
+    distributed = {"ddp": "MULTI_GPU" if compute["world_size"] > 1 else "NO", "fsdp": "FSDP",
+                   "deepspeed": "DEEPSPEED"}[spec.compute.strategy]
+    config: dict = {
+        "compute_environment": "LOCAL_MACHINE",
+        "distributed_type": distributed,
+        "num_processes": compute["world_size"],
+        "num_machines": spec.compute.nodes,
+        "machine_rank": 0,
+        "mixed_precision": {"fp32": "no"}.get(first.precision, first.precision),
+        "use_cpu": False,
+        "gpu_ids": "all",
+        "rdzv_backend": "static",
+        "same_network": True,
+        "main_training_function": "main",
+        "downcast_bf16": "no",
+        "debug": False,
+    }
+    if compute["fsdp"] is not None:
+        fsdp = compute["fsdp"]
+        config["fsdp_config"] = {
+            "fsdp_version": 2,
+            "fsdp_auto_wrap_policy": fsdp["auto_wrap_policy"],
+            "fsdp_reshard_after_forward": fsdp["reshard_after_forward"],
+            "fsdp_offload_params": fsdp["cpu_offload"],
+            "fsdp_activation_checkpointing": fsdp["activation_checkpointing"],
+            "fsdp_state_dict_type": fsdp["state_dict_type"],
+            "fsdp_cpu_ram_efficient_loading": fsdp["cpu_ram_efficient_loading"],
+            **({"fsdp_min_num_params": fsdp["min_num_params"]} if "min_num_params" in fsdp else {}),
+        }
+    if compute["deepspeed"] is not None:
+        config["deepspeed_config"] = {"deepspeed_config_file": f"{here}/{DEEPSPEED_CONFIG}",
+                                      "zero3_init_flag": compute["deepspeed"]["zero_optimization"]["stage"] == 3}
+    return config
+
+
+def _tracking(spec: Spec) -> dict:
+    """Where training reports to. `store` is the default local store (relative to the project root) when
+    the spec names no uri: a SQLite file for MLflow (its file store is in maintenance mode and refuses to
+    start unless told to), a folder for TensorBoard."""
+    tracking = spec.tracking
+    home = f"{RUNS_DIR}/{spec.name}"
+    store = artifacts = None
+    if tracking.uri is None and tracking.backend == "mlflow":
+        store, artifacts = f"{home}/mlflow/mlflow.db", f"{home}/mlflow/artifacts"
+    elif tracking.uri is None and tracking.backend == "tensorboard":
+        store = f"{home}/tensorboard"
+    return {"backend": tracking.backend, "uri": tracking.uri, "store": store, "artifacts": artifacts,
+            "experiment": tracking.experiment or spec.name, "mode": tracking.mode}
+
+
+def _tuning(spec: Spec, stage: dict) -> dict | None:
+    """The study `tune.py` runs: each setting's distribution, and where the study is kept."""
+    tuning = spec.tuning
+    if tuning is None:
+        return None
+    space = {}
+    for key, value in tuning.space:
+        if value is None:
+            continue
+        if isinstance(value, list):
+            space[key] = {"type": "categorical", "choices": list(value)}
+        elif isinstance(value, IntRange):
+            space[key] = {"type": "int", "low": value.low, "high": value.high, "step": value.step, "log": value.log}
+        else:
+            space[key] = {"type": "float", "low": value.low, "high": value.high, "log": value.log}
+    direction = tuning.direction or ("minimize" if tuning.metric == "loss" else "maximize")
+    study_inputs = {"space": space, "metric": tuning.metric, "direction": direction, "sampler": tuning.sampler,
+                    "seed": tuning.seed, "pruning": tuning.pruning, "max_steps": tuning.max_steps,
+                    "stage": {k: v for k, v in stage.items() if k not in _TUNED_STAGE_KEYS},
+                    "model": spec.model.model_dump(mode="json"), "data": spec.data.model_dump(mode="json") if spec.data else None}
+    digest = hashlib.sha256(canonical_json(study_inputs).encode()).hexdigest()[:12]
+    output_dir = f"{RUNS_DIR}/{spec.name}/tune"
+    return {
+        "script": "tune.py",
+        "output_dir": output_dir,
+        "storage": f"{output_dir}/study.db",
+        "study_name": f"{spec.name}-{digest}",
+        "trials": tuning.trials,
+        "metric": tuning.metric,
+        "direction": direction,
+        "sampler": tuning.sampler,
+        "seed": tuning.seed,
+        "pruning": tuning.pruning,
+        "max_steps": tuning.max_steps,
+        "timeout_minutes": tuning.timeout_minutes,
+        "space": space,
+        # Where each tuned setting lives in the spec (for the patch `specc tune` writes).
+        "spec_keys": {key: list(_SPEC_KEY[key]) for key in space},
+    }
+
+
+# The stage settings a study may vary (left out of the study's identity), and where each lives in a spec.
+_TUNED_STAGE_KEYS = {"epochs", "batch_size", "learning_rate", "weight_decay", "warmup_steps",
+                     "effective_batch_size", "eval_batch_size"}
+_SPEC_KEY = {
+    "learning_rate": ("stages", 0, "learning_rate"), "epochs": ("stages", 0, "epochs"),
+    "batch_size": ("stages", 0, "batch_size"), "weight_decay": ("stages", 0, "weight_decay"),
+    "warmup_ratio": ("stages", 0, "warmup_ratio"), "lora_r": ("lora", "r"), "lora_alpha": ("lora", "alpha"),
+    "lora_dropout": ("lora", "dropout"), "max_length": ("data", "max_length"),
+}
 
 
 def _spec_entry(spec: Spec) -> dict:
@@ -387,6 +558,7 @@ def build_chat_plan(checked: Checked) -> dict:
             **(CHAT_CARD if spec.card == Card() else spec.card.model_dump(mode="json")),
         },
         "compute": _compute(spec),
+        "tracking": _tracking(spec),
     }
 
 

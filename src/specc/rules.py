@@ -11,7 +11,9 @@ chat-template-invalid, stage-unknown, stage-order, stage-kind-mismatch, dpo-adap
 adapter-without-lora, adapter-merge-quantized, dpo-needs-preference-data, sft-needs-chat-data, screen-spec-invalid,
 threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-label-unsupported,
 suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning), warmup-ignored
-(warning).
+(warning), launcher-needs-torchrun, strategy-quantization-unsupported, deepspeed-offload-needs-zero3,
+package-missing (warning; an error at run time), tuning-space-empty, tuning-needs-lora, tuning-needs-validation,
+bad-range.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from .validate import did_you_mean, quote
 _CHAT_CASE_FIELDS = ("contains_any", "not_contains", "regex", "not_regex", "max_length", "checks")
 DATA_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 _SCAN_ROWS = 200_000  # label values are checked on at most this many rows per file at check time
+# Allowed values of each tunable setting: (lowest, highest, highest excluded), as the spec's own fields.
+_SEARCH_BOUNDS = {
+    "learning_rate": (1e-12, 1.0, True), "epochs": (1e-6, 1000, False), "batch_size": (1, 4096, False),
+    "weight_decay": (0.0, 1.0, True), "warmup_ratio": (0.0, 1.0, True), "lora_r": (1, 4096, False),
+    "lora_alpha": (1, 65536, False), "lora_dropout": (0.0, 1.0, True), "max_length": (8, 32768, False),
+}
 
 
 class _Rules:
@@ -530,11 +538,145 @@ class _Rules:
             return
         if (compute.processes_per_node > 1 or compute.nodes > 1) and compute.launcher == "python":
             self.report("launcher-needs-torchrun", ("compute", "launcher"),
-                        'more than one process needs launcher = "torchrun"', 'set launcher = "torchrun"')
+                        'more than one process needs launcher = "torchrun" (or "accelerate")',
+                        'set launcher = "torchrun"')
         if compute.nodes > 1:
             self.report("field-unsupported", ("compute", "nodes"),
-                        "specc starts one node; launch the other nodes' torchrun yourself (see the generated "
-                        "command in `specc plan`)", severity="warning")
+                        f"specc starts one node; launch the other nodes' {compute.launcher} yourself (see the "
+                        "generated command in `specc plan`)", severity="warning")
+        for name in ("fsdp", "deepspeed"):
+            if getattr(compute, name) is not None and compute.strategy != name:
+                self.report("conflicting-fields", ("compute", name),
+                            f"[compute.{name}] is set but compute.strategy is {quote(compute.strategy)}",
+                            f'set strategy = "{name}", or remove [compute.{name}]', prefer="key")
+        if compute.strategy == "ddp":
+            return
+        quant = getattr(self.s.get("quantization"), "mode", "none")
+        ds = compute.deepspeed
+        if compute.strategy == "fsdp" and quant != "none":
+            self.report("strategy-quantization-unsupported", ("compute", "strategy"),
+                        f"FSDP cannot shard {quant} bitsandbytes weights as specc configures them",
+                        'use strategy = "ddp" (or "deepspeed" with zero_stage 1 or 2) for a quantized base')
+        if compute.strategy == "deepspeed":
+            stage = 2 if ds is None else ds.zero_stage
+            if quant != "none" and stage == 3:
+                self.report("strategy-quantization-unsupported", ("compute", "deepspeed", "zero_stage"),
+                            f"ZeRO stage 3 cannot shard {quant} bitsandbytes weights as specc configures them",
+                            "use zero_stage = 2, or train an unquantized base")
+            if ds is not None and ds.offload_params != "none" and ds.zero_stage != 3:
+                self.report("deepspeed-offload-needs-zero3", ("compute", "deepspeed", "offload_params"),
+                            f"offloading weights needs ZeRO stage 3 (zero_stage is {ds.zero_stage})",
+                            'set zero_stage = 3, or offload_params = "none"')
+            if ds is not None and "nvme" in (ds.offload_params, ds.offload_optimizer) and not ds.nvme_path:
+                self.report("missing-field", ("compute", "deepspeed"), 'NVMe offload needs nvme_path',
+                            'set nvme_path = "/local_nvme" (a fast local disk)', prefer="key")
+            with contextlib.suppress(ImportError):
+                import importlib.util
+
+                if importlib.util.find_spec("deepspeed") is None:
+                    self.report("package-missing", ("compute", "strategy"),
+                                "the deepspeed package is not installed here; training stages need it",
+                                "pip install deepspeed (on the GPU machine that trains)", severity="warning")
+        stages = self.s.get("stages") or []
+        if compute.strategy == "fsdp" and compute.fsdp and compute.fsdp.activation_checkpointing:
+            for i, stage in enumerate(stages):
+                if getattr(stage, "gradient_checkpointing", False):
+                    self.report("conflicting-fields", ("stages", i, "gradient_checkpointing"),
+                                "with FSDP's activation_checkpointing, a stage's gradient_checkpointing gathers "
+                                "the weights twice", "set gradient_checkpointing = false in the stage")
+
+    def tracking(self) -> None:
+        tracking = self.s.get("tracking")
+        if tracking is None:
+            return
+        if tracking.backend == "none":
+            for key in ("uri", "experiment"):
+                if getattr(tracking, key) is not None:
+                    self.report("conflicting-fields", ("tracking", key),
+                                f"tracking.{key} is set but tracking.backend is \"none\"",
+                                'set backend = "mlflow" (or "tensorboard", "wandb")', severity="warning",
+                                prefer="key")
+            return
+        if tracking.mode == "online" and tracking.backend != "wandb":
+            self.report("conflicting-fields", ("tracking", "mode"), "tracking.mode is for wandb only",
+                        "remove it", severity="warning", prefer="key")
+        if tracking.backend == "wandb" and tracking.uri is not None:
+            self.report("conflicting-fields", ("tracking", "uri"), "wandb does not take a uri",
+                        "remove tracking.uri (wandb reads WANDB_BASE_URL for a self-hosted server)",
+                        prefer="key")
+        import importlib.util
+
+        if importlib.util.find_spec(tracking.backend) is None:
+            package = {"mlflow": "mlflow-skinny (or mlflow)"}.get(tracking.backend, tracking.backend)
+            self.report("package-missing", ("tracking", "backend"),
+                        f"the {tracking.backend} package is not installed here; training stages need it",
+                        f"pip install {package}", severity="warning")
+
+    def tuning(self) -> None:
+        tuning = self.s.get("tuning")
+        if tuning is None:
+            return
+        task = getattr(self.s.get("spec"), "task", None)
+        if task == "chat":
+            self.report("section-unsupported", ("tuning",), "[tuning] is for classification specs for now",
+                        "remove [tuning]; tune the chat stages by hand", prefer="key")
+            return
+        space = getattr(tuning, "space", None)
+        if space is None:
+            return
+        given = {k: v for k, v in space if v is not None}
+        if not given:
+            self.report("tuning-space-empty", ("tuning", "space"), "[tuning.space] varies nothing",
+                        "add a range or choices, e.g. learning_rate = { low = 1e-5, high = 1e-3, log = true }",
+                        prefer="key")
+        for key, value in given.items():
+            self._search_range(key, value)
+        if self.s.get("lora") is None:
+            for key in given:
+                if key.startswith("lora_"):
+                    self.report("tuning-needs-lora", ("tuning", "space", key),
+                                f"tuning.space.{key} varies a LoRA setting but the spec has no [lora] section",
+                                f"add [lora], or remove {key}", prefer="key")
+        data = self.s.get("data")
+        if data is not None and getattr(data, "validation", "x") is None:
+            self.report("tuning-needs-validation", ("tuning",),
+                        "a study scores each trial on the validation split, and [data] has none",
+                        "add data.validation", prefer="key")
+        stages = self.s.get("stages") or []
+        if stages and getattr(stages[0], "eval_strategy", "epoch") == "no":
+            self.report("tuning-needs-validation", ("stages", 0, "eval_strategy"),
+                        'a study scores each trial on its evaluations, and the stage has eval_strategy = "no"',
+                        'set eval_strategy = "epoch"')
+        compute = self.s.get("compute")
+        if compute is not None and compute.launcher != "python":
+            self.report("field-unsupported", ("compute", "launcher"),
+                        "`specc tune` runs each trial in one process; compute.launcher applies to `specc run`",
+                        severity="warning")
+
+    def _search_range(self, key: str, value) -> None:
+        low_bound, high_bound, high_open = _SEARCH_BOUNDS[key]
+        where = ("tuning", "space", key)
+        if isinstance(value, list):
+            if not value:
+                self.report("bad-range", where, f"tuning.space.{key} lists no choices", "list at least one value")
+            candidates = list(value)
+            if len(set(candidates)) != len(candidates):
+                self.report("bad-range", where, f"tuning.space.{key} lists a value twice")
+        else:
+            candidates = [value.low, value.high]
+            if value.low >= value.high:
+                self.report("bad-range", where,
+                            f"tuning.space.{key}: low ({value.low}) must be below high ({value.high})",
+                            "swap them, or use a list of choices for a single value")
+            if value.log and value.low <= 0:
+                self.report("bad-range", where, f"tuning.space.{key}: a log scale needs low > 0")
+            if getattr(value, "step", 1) > 1 and value.log:
+                self.report("bad-range", where, f"tuning.space.{key}: step and log cannot be combined")
+        for v in candidates:
+            if v < low_bound or (v >= high_bound if high_open else v > high_bound):
+                bound = f"[{low_bound}, {high_bound}{')' if high_open else ']'}"
+                self.report("bad-range", where, f"tuning.space.{key}: {v} is outside {bound}")
+                break
 
     def serving(self) -> None:
         serving = self.s.get("serving")
@@ -593,7 +735,7 @@ def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     rules = _Rules(sections, source, root)
     for rule in (rules.model, rules.task, rules.chat, rules.lora, rules.quantization, rules.labels,
                  rules.data_files, rules.chat_data_files, rules.stages, rules.evaluation, rules.safety,
-                 rules.serving, rules.compute):
+                 rules.serving, rules.compute, rules.tracking, rules.tuning):
         # A field a rule needs may have failed validation; that error is already reported.
         with contextlib.suppress(AttributeError):
             rule()

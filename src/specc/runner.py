@@ -21,7 +21,7 @@ from .records import write_run_record
 from .validate import did_you_mean
 
 # Warnings at check time that are errors once something is about to run.
-RUN_BLOCKERS = {"data-file-missing", "model-not-found"}
+RUN_BLOCKERS = {"data-file-missing", "model-not-found", "package-missing"}
 _STEP = re.compile(r"\bstep (\d+)/(\d+)\b")
 
 

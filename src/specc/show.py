@@ -41,10 +41,24 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
                  f"r {lora['r']}, alpha {lora['alpha']}, dropout {lora['dropout']:g}, targets {_fmt(lora['targets'])}"
                  + head))
     compute = plan.get("compute") or {}
-    if compute.get("launcher", "python") != "python":
+    if compute.get("launcher", "python") != "python" or compute.get("strategy", "ddp") != "ddp":
         rows.append(("compute", f"{compute['launcher']}, {compute['processes_per_node']} process(es) per node x "
                      f"{compute['nodes']} node(s), {compute['strategy']}: python {' '.join(compute['python_args'])} "
                      "<script>"))
+        if compute.get("config_files"):
+            rows.append(("", "writes " + ", ".join(sorted(compute["config_files"]))))
+    tracking = plan.get("tracking") or {}
+    if tracking.get("backend", "none") != "none":
+        where = tracking["uri"] or tracking["store"] or "wandb"
+        rows.append(("track", f"{tracking['backend']} -> {where}, experiment {tracking['experiment']}"))
+    tuning = plan.get("tuning")
+    if tuning:
+        rows.append(("tuning", f"{tuning['trials']} trials ({tuning['sampler']}, pruning {tuning['pruning']}), "
+                     f"{tuning['direction']} validation {tuning['metric']}; study {tuning['storage']}"))
+        for key, dist in tuning["space"].items():
+            shown = (_fmt(dist["choices"]) if dist["type"] == "categorical"
+                     else f"{_fmt(dist['low'])} .. {_fmt(dist['high'])}{' (log)' if dist['log'] else ''}")
+            rows.append(("", f"{key}: {shown}"))
     if spec["task"] == "chat":
         return rows + _chat_settings(plan)
     labels = plan["labels"]

@@ -506,16 +506,142 @@ class Serving(Section):
     webhook_retries: Annotated[int, Field(ge=0, le=10)] = 2
 
 
+class DeepSpeed(Section):
+    """DeepSpeed options (`strategy = "deepspeed"`); specc writes `deepspeed_config.json` from them and
+    leaves batch sizes, learning rate and precision on "auto" so that they follow the stage."""
+
+    zero_stage: Literal[1, 2, 3] = 2
+    """ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also the weights."""
+    offload_optimizer: Literal["none", "cpu", "nvme"] = "none"
+    """Keep optimizer states on the CPU (or NVMe); stages 1-3."""
+    offload_params: Literal["none", "cpu", "nvme"] = "none"
+    """Keep weights on the CPU (or NVMe); ZeRO stage 3 only."""
+    nvme_path: str | None = None
+    """Folder for NVMe offload (required with "nvme")."""
+    overlap_comm: bool = True
+    contiguous_gradients: bool = True
+
+    @field_validator("nvme_path")
+    @classmethod
+    def _nvme(cls, v: str | None) -> str | None:
+        return _column(v)
+
+
+class Fsdp(Section):
+    """FSDP options (`strategy = "fsdp"`, FSDP2 through the Trainer); with the accelerate launcher they are
+    also written into `accelerate_config.yaml`."""
+
+    sharding: Literal["full_shard", "shard_grad_op"] = "full_shard"
+    """`full_shard` shards weights, gradients and optimizer states (weights are gathered again for the
+    backward pass); `shard_grad_op` keeps the gathered weights between forward and backward (more memory,
+    less communication)."""
+    auto_wrap: Literal["transformer_layer", "size"] = "transformer_layer"
+    """Shard per transformer block (the model's own layer classes) or per module above `min_num_params`."""
+    min_num_params: Annotated[int, Field(ge=1)] = 100_000_000
+    """With `auto_wrap = "size"`: the smallest module that gets its own shard."""
+    offload_params: bool = False
+    """Keep sharded weights and gradients on the CPU between uses."""
+    activation_checkpointing: bool = False
+    """FSDP's own activation checkpointing (use instead of a stage's gradient_checkpointing)."""
+    state_dict: Literal["full", "sharded"] = "full"
+    """How checkpoints are saved: one full state dict, or one shard per process."""
+    cpu_ram_efficient_loading: bool = False
+    """Load the pretrained weights in the first process only; the others receive them."""
+
+
 class Compute(Section):
     """The `[compute]` section: how training stages are launched."""
 
-    launcher: Literal["python", "torchrun"] = "python"
+    launcher: Literal["python", "torchrun", "accelerate"] = "python"
     """`python` runs one process; `torchrun` starts `processes_per_node` processes per node (DDP: each
-    process trains on its share of every batch; gloo on CPU, NCCL on GPU)."""
+    process trains on its share of every batch; gloo on CPU, NCCL on GPU); `accelerate` runs
+    `accelerate launch` with the `accelerate_config.yaml` specc writes beside the scripts."""
     processes_per_node: Annotated[int, Field(ge=1, le=64)] = 1
     nodes: Annotated[int, Field(ge=1, le=1024)] = 1
-    strategy: Literal["ddp"] = "ddp"
-    """Data-parallel training; sharded strategies (FSDP, DeepSpeed) are not offered yet."""
+    strategy: Literal["ddp", "fsdp", "deepspeed"] = "ddp"
+    """`ddp` replicates the model in every process; `fsdp` and `deepspeed` shard it (GPU machines;
+    configure them in `[compute.fsdp]` / `[compute.deepspeed]`)."""
+    fsdp: Fsdp | None = None
+    deepspeed: DeepSpeed | None = None
+
+
+class Tracking(Section):
+    """The `[tracking]` section: where training reports its metrics (besides `runs/<spec>/`)."""
+
+    backend: Literal["none", "mlflow", "tensorboard", "wandb"] = "none"
+    """`mlflow` logs parameters, metrics, the spec and the plan to an MLflow store (a local SQLite file
+    under `runs/<spec>/mlflow/` unless `uri` names another); `tensorboard` writes event files;
+    `wandb` logs offline unless `mode = "online"`."""
+    uri: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    """mlflow: tracking URI (`sqlite:///path.db`, `http://host:5000`, `file:./mlruns`); tensorboard: the
+    log folder. Default: under `runs/<spec>/`."""
+    experiment: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    """MLflow experiment / wandb project; default: the spec name."""
+    mode: Literal["offline", "online"] = "offline"
+    """wandb only: `offline` keeps runs on disk (`wandb sync` uploads them later)."""
+
+    @field_validator("uri", "experiment")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        return _column(v)
+
+
+class FloatRange(Section):
+    """A range for a real-valued setting: `{ low = 1e-5, high = 1e-3, log = true }`."""
+
+    low: float
+    high: float
+    log: bool = False
+    """Sample uniformly on a log scale (learning rates)."""
+
+
+class IntRange(Section):
+    """A range for an integer setting: `{ low = 4, high = 32, step = 4 }` or `{ low = 4, high = 64, log = true }`."""
+
+    low: int
+    high: int
+    step: Annotated[int, Field(ge=1)] = 1
+    log: bool = False
+
+
+class SearchSpace(Section):
+    """`[tuning.space]`: the settings a study varies. Each is a range or a list of choices; settings left
+    out keep the spec's value. Applied to the first training stage (and `[lora]`, `[data]`)."""
+
+    learning_rate: FloatRange | list[float] | None = None
+    epochs: FloatRange | list[float] | None = None
+    batch_size: IntRange | list[int] | None = None
+    weight_decay: FloatRange | list[float] | None = None
+    warmup_ratio: FloatRange | list[float] | None = None
+    lora_r: IntRange | list[int] | None = None
+    lora_alpha: IntRange | list[int] | None = None
+    lora_dropout: FloatRange | list[float] | None = None
+    max_length: IntRange | list[int] | None = None
+    """`data.max_length`: longest input in tokens."""
+
+
+TuningMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "loss"]
+
+
+class Tuning(Section):
+    """The `[tuning]` section: a hyperparameter study (Optuna) that `specc tune` runs; the best trial's
+    settings come back as a patch to this spec."""
+
+    trials: Annotated[int, Field(ge=1, le=10_000)] = 20
+    """Trials in the study (a resumed study runs only the missing ones)."""
+    metric: TuningMetric = "f1"
+    """Validation metric of each trial's best checkpoint (see `evaluation.best_metric`)."""
+    direction: Literal["maximize", "minimize"] | None = None
+    """Default: minimize for `loss`, maximize otherwise."""
+    sampler: Literal["tpe", "random"] = "tpe"
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
+    pruning: Literal["none", "median"] = "median"
+    """Stop a trial early when its evaluations fall below the median of earlier trials at the same step."""
+    max_steps: Annotated[int, Field(ge=1)] | None = None
+    """Cap every trial at this many optimizer steps (quick studies on a slice of the budget)."""
+    timeout_minutes: Annotated[float, Field(gt=0)] | None = None
+    """Start no new trial after this long."""
+    space: SearchSpace
 
 
 class Card(Section):
@@ -566,6 +692,9 @@ class Spec(Section):
     card: Card = Field(default_factory=Card)
     compute: Compute = Field(default_factory=Compute)
     serving: Serving = Field(default_factory=Serving)
+    tracking: Tracking = Field(default_factory=Tracking)
+    tuning: Tuning | None = None
+    """A hyperparameter study for `specc tune` (classification specs)."""
 
     @property
     def name(self) -> str:
@@ -578,4 +707,6 @@ SECTION_OF_CLASS = {
     "Data": "data", "SftStage": "stages", "DpoStage": "stages", "Chat": "chat", "ChatData": "chat_data",
     "PreferenceData": "preference_data", "Evaluation": "evaluation", "Threshold": "evaluation",
     "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Compute": "compute", "Serving": "serving", "Spec": "",
+    "Fsdp": "compute", "DeepSpeed": "compute", "Tracking": "tracking", "Tuning": "tuning",
+    "SearchSpace": "tuning", "FloatRange": "tuning", "IntRange": "tuning",
 }
