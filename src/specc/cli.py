@@ -190,6 +190,22 @@ def run(spec: SpecArg,
     raise typer.Exit(code)
 
 
+@app.command()
+def tune(spec: SpecArg,
+         trials: Annotated[int | None, typer.Option(help="Trials the study should have in all (default: "
+                                                         "tuning.trials).")] = None,
+         apply: Annotated[bool, typer.Option(help="Write the best settings into the spec file.")] = False,
+         root: RootOpt = Path(".")) -> None:
+    """Run the spec's hyperparameter study (resumable) and write its best settings as a patch to the spec."""
+    from .tuning import tune_spec
+
+    try:
+        code = tune_spec(spec, root, trials=trials, apply=apply, console=_console())
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
 def _exec(args: list[str], root: Path) -> None:
     """Become the server process (same pid), so that stopping `specc serve` stops the server too."""
     import os
