@@ -11,6 +11,7 @@ Every section forbids unknown keys. Rules that span sections (LoRA targets again
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -86,15 +87,15 @@ class Model(Section):
         if v.startswith("package:"):
             if not PACKAGE_RE.match(v[len("package:"):]):
                 raise PydanticCustomError(
-                    "bad-format", "{value!r} is not `package:` followed by a Python package name",
-                    {"value": v})
+                    "bad-format", "{value} is not `package:` followed by a Python package name",
+                    {"value": json.dumps(v)})
         elif v.startswith(("./", "../", "/", "~")):
             pass
         elif not HUB_ID_RE.match(v):
             raise PydanticCustomError(
                 "bad-format",
-                "{value!r} is neither a hub id (org/name), a local path starting with ./ ../ or /, "
-                "nor package:NAME", {"value": v})
+                "{value} is neither a hub id (org/name), a local path starting with ./ ../ or /, "
+                "nor package:NAME", {"value": json.dumps(v)})
         return v
 
     @field_validator("revision")
@@ -131,8 +132,8 @@ def _targets(value: Any) -> Any:
         return value
     if isinstance(value, str):
         raise PydanticCustomError(
-            "bad-value", '{value!r} is not "all-linear"; give "all-linear" or a list of module names',
-            {"value": value})
+            "bad-value", '{value} is not "all-linear"; give "all-linear" or a list of module names',
+            {"value": json.dumps(value)})
     if not isinstance(value, (list, tuple)):
         raise PydanticCustomError(
             "wrong-type", 'must be "all-linear" or a list of module names', {})
@@ -140,7 +141,7 @@ def _targets(value: Any) -> Any:
         raise PydanticCustomError("bad-value", "must name at least one module", {})
     for item in value:
         if not isinstance(item, str) or not MODULE_RE.match(item):
-            raise PydanticCustomError("bad-format", "{item!r} is not a module name", {"item": item})
+            raise PydanticCustomError("bad-format", "{item} is not a module name", {"item": json.dumps(item)})
     if len(set(value)) != len(value):
         raise PydanticCustomError("bad-value", "names a module twice", {})
     return list(value)
