@@ -2,8 +2,11 @@
 
     python -m bench                 # every row, default sizes; writes BENCHMARKS.md (atomically)
     python -m bench check           # only the check/build latency row (prints; writes nothing)
+    python -m bench noop            # only the no-op `specc run` row (every stage cached)
+    python -m bench flops           # only the training-FLOP/s-vs-matmul-peak row (one process)
+    python -m bench serve           # only the serving throughput / p99 row (generated app vs baseline)
     python -m bench train           # only the generated-trainer-vs-seed-recipe row (prints; writes nothing)
-    python -m bench --quick         # every row, smaller: fewer repeats, fewer rows (prints; writes nothing)
+    python -m bench --quick         # every row, smaller: fewer repeats, rows, steps, requests (writes nothing)
     python -m bench ... --output F  # also write the markdown report to F (any selection, any size)
 
 Run it from the repository root with the project's venv. Benchmarks are not tests: they never fail a
@@ -18,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import check_latency, train_throughput
+from . import check_latency, noop_run, serve_load, train_flops, train_throughput
 from .common import (
     ROOT,
     Row,
@@ -32,7 +35,14 @@ from .common import (
     write_atomic,
 )
 
-ROWS = ("check", "train")
+ROWS = ("check", "noop", "flops", "serve", "train")
+ROW_HELP = {
+    "check": "`specc check` / `specc build` latency vs `import pydantic` and `import torch, transformers`",
+    "noop": "`specc run` with every stage cached vs `specc check` (target < 1 s)",
+    "flops": "achieved training FLOP/s of the generated trainer vs torch matmul FLOP/s, same process",
+    "serve": "generated serve.py vs a hand-written FastAPI + pipeline app: requests/s and p99, 16 clients",
+    "train": "generated trainer vs the seed recipe on real data: samples/s and F1 (needs ../shared)",
+}
 DEFAULT_OUTPUT = ROOT / "BENCHMARKS.md"
 
 
@@ -41,16 +51,32 @@ def log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench", description="specc benchmark suite.")
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description="specc benchmark suite.",
+        epilog="rows:\n" + "\n".join(f"  {k:6s} {v}" for k, v in ROW_HELP.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("rows", nargs="*", metavar="ROW",
-                   help=f"rows to run: {', '.join(ROWS)} (default: all)")
-    p.add_argument("--quick", action="store_true", help="a smaller run: fewer repeats and data rows")
+                   help=f"rows to run: {', '.join(ROWS)} (default: all, in this order)")
+    p.add_argument("--quick", action="store_true",
+                   help="every row smaller (fewer repeats, data rows, training steps and requests; a few minutes)")
     p.add_argument("--output", type=Path, default=None,
                    help="where to write the markdown report (default: BENCHMARKS.md, only for a full default run)")
     p.add_argument("--no-write", action="store_true", help="print only; write no report")
     p.add_argument("--json", type=Path, default=None, help="also write every row as JSON here")
-    g = p.add_argument_group("check row")
+    g = p.add_argument_group("check and noop rows")
     g.add_argument("--repeats", type=int, default=None, help="counted rounds (default 7, 3 with --quick)")
+    g = p.add_argument_group("flops row")
+    g.add_argument("--flops-steps", type=int, default=None,
+                   help=f"training steps per variant (LoRA, full) (default {train_flops.DEFAULTS['steps']}, "
+                        f"{train_flops.QUICK['steps']} with --quick)")
+    g.add_argument("--no-full", action="store_true", help="LoRA only: skip the full fine-tuning run")
+    g = p.add_argument_group("serve row")
+    g.add_argument("--requests", type=int, default=None,
+                   help=f"timed requests per server (default {serve_load.DEFAULTS['requests']}, "
+                        f"{serve_load.QUICK['requests']} with --quick)")
+    g.add_argument("--rounds", type=int, default=None,
+                   help=f"rounds the timed requests are split into (default {serve_load.DEFAULTS['rounds']}, "
+                        f"{serve_load.QUICK['rounds']} with --quick)")
     g = p.add_argument_group("train row")
     g.add_argument("--train-rows", type=int, default=None,
                    help=f"first N rows of train.csv (default {train_throughput.DEFAULTS['train_rows']}, "
@@ -69,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     selected = list(dict.fromkeys(args.rows)) or list(ROWS)
     custom = (args.quick or args.repeats or args.train_rows or args.val_rows or args.epochs
-              or args.pairs != 1 or selected != list(ROWS))
+              or args.pairs != 1 or args.flops_steps or args.no_full or args.requests or args.rounds
+              or selected != list(ROWS))
     output = None if args.no_write else (args.output or (None if custom else DEFAULT_OUTPUT))
 
     started, start_clock = now(), time.perf_counter()
@@ -82,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         if name == "check":
             rows += check_latency.run(quick=args.quick, repeats=args.repeats, log=log)
+        elif name == "noop":
+            rows += noop_run.run(quick=args.quick, repeats=args.repeats, log=log)
+        elif name == "flops":
+            rows += train_flops.run(quick=args.quick, steps=args.flops_steps, full=False if args.no_full else None,
+                                    log=log)
+        elif name == "serve":
+            rows += serve_load.run(quick=args.quick, requests=args.requests, rounds=args.rounds, log=log)
         else:
             rows += train_throughput.run(quick=args.quick, train_rows=args.train_rows, val_rows=args.val_rows,
                                          epochs=args.epochs, pairs=args.pairs, data_dir=args.data_dir, log=log)

@@ -4,8 +4,9 @@ A temporary project holds a copy of `specs/`; the quickstart runs once for real 
 (outside the timing). Then, back to back in a rotating order, each round times as fresh processes:
 `specc run specs/quickstart.toml --max-steps 2` (check, compile, fingerprint every stage, skip all four,
 print the summary, write a run record), `specc check` of the same spec, and `python -c pass` (the floor).
-Target (issue 7): the no-op run under 1 second.
+Target (issue 7): the no-op run under 1 second. Noise: the min..max of the timed runs of each command.
 
+    python -m bench noop [--quick] [--repeats N]
     python -m bench.noop_run [--repeats 7] [--quick] [--json OUT]
 """
 
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,7 +33,7 @@ from .common import (
     timed_run,
 )
 
-RERUN = "python -m bench.noop_run"
+RERUN = "python -m bench noop"
 
 
 def measure(repeats: int, log=print) -> dict:
@@ -46,6 +48,7 @@ def measure(repeats: int, log=print) -> dict:
         seconds, proc = timed_run(run, cwd=root, env=env, timeout=1800)
         if proc.returncode not in (0, 3):
             raise RuntimeError(f"the first run failed (exit {proc.returncode}): {proc.stdout[-800:]}")
+        first = seconds
         log(f"[noop] first (real) run: {fmt_s(seconds)}")
         commands = {
             "python_startup": [sys.executable, "-c", "pass"],
@@ -63,7 +66,7 @@ def measure(repeats: int, log=print) -> dict:
                     times[name].append(seconds)
             if round_no:
                 log(f"[noop] round {round_no}/{repeats}: " + ", ".join(f"{n} {fmt_s(times[n][-1])}" for n in names))
-    return {"times": times, "specc_via": how, "repeats": repeats}
+    return {"times": times, "specc_via": how, "repeats": repeats, "first_run_s": first}
 
 
 def run(quick: bool = False, repeats: int | None = None, log=print) -> list[Row]:
@@ -71,7 +74,7 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> list[Row]
     before = load_average()
     try:
         raw = measure(repeats, log=log)
-    except (RuntimeError, OSError) as exc:
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         return [Row(name="no-op run", measured="`specc run` with every stage cached", verdict="failed",
                     rerun=RERUN, notes=[f"failed: {exc}"])]
     s = {name: summary(v) for name, v in raw["times"].items()}
@@ -85,10 +88,14 @@ def run(quick: bool = False, repeats: int | None = None, log=print) -> list[Row]
         ratio=f"{fmt_ratio(noop['median'] / check['median'])} of `specc check`",
         target="< 1 s",
         verdict="met" if noop["median"] < 1.0 else "missed",
-        noise=f"python start-up {fmt_s(s['python_startup']['median'])}",
+        noise=f"no-op run min {fmt_s(noop['min'])} / max {fmt_s(noop['max'])}; `specc check` min "
+              f"{fmt_s(check['min'])} / max {fmt_s(check['max'])} ({raw['repeats']} runs each)",
         rerun=RERUN,
         raw=s,
     )
+    row.notes.append(f"interpreter start-up alone (`python -c pass`) {fmt_s(s['python_startup']['median'])} median; "
+                     f"first (real) run with --max-steps 2, outside the timing: {fmt_s(raw['first_run_s'])}; "
+                     f"the venv's own byte-code caches (no PYTHONPYCACHEPREFIX)")
     row.notes.append(f"load average before {before}, after {load_average()}; specc via {raw['specc_via']}")
     return [row]
 
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     print_rows(rows)
     if args.json:
         args.json.write_text(json.dumps([r.as_dict() for r in rows], indent=2) + "\n", encoding="utf-8")
-    return 0
+    return 1 if any(r.verdict == "failed" for r in rows) else 0
 
 
 if __name__ == "__main__":
