@@ -86,11 +86,21 @@ def finite(value):
     return value
 
 
-def write_json(path: Path, payload: dict) -> None:
-    """Write JSON via a temporary file and rename, so a reader never sees half a file."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a file via a temporary file and rename, so a reader never sees half a file; on a write error
+    (a full disk) the temporary file is removed and the earlier file stays."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(finite(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write JSON atomically (see write_text_atomic)."""
+    write_text_atomic(path, json.dumps(finite(payload), indent=2, sort_keys=True) + "\n")
 
 
 def load_model(model_dir: Path, merge: bool = False):
@@ -100,6 +110,25 @@ def load_model(model_dir: Path, merge: bool = False):
         raise BadInput(
             f"{model_dir} holds no trained model (run train.py first, or pass --model-dir)"
         )
+    if not (model_dir / "tokenizer_config.json").is_file():
+        raise BadInput(
+            f"{model_dir} has no tokenizer (tokenizer_config.json is missing): train again "
+            "(`specc run --force --stage train`) or copy the tokenizer files the training saved there"
+        )
+    from safetensors import SafetensorError
+
+    # A file missing or damaged since training saved the folder: say so, never a traceback.
+    try:
+        return _load(model_dir, merge)
+    except (OSError, ValueError, SafetensorError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInput(
+            f"{model_dir} holds an incomplete or damaged model ({reason}); train again "
+            "(`specc run --force --stage train`)"
+        ) from None
+
+
+def _load(model_dir: Path, merge: bool):
     base = AutoModelForSequenceClassification.from_pretrained(
         resolve_model_path(),
         revision=MODEL_REVISION,
@@ -270,3 +299,9 @@ if __name__ == "__main__":
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:  # a full disk, a read-only folder, an unreadable file: results so far stay as they were
+        print(
+            f"error: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
+            file=sys.stderr,
+        )
+        sys.exit(4)

@@ -133,11 +133,75 @@ def finite(value):
     return value
 
 
-def write_json(path: Path, payload: dict) -> None:
-    """Write JSON via a temporary file and rename, so a reader never sees half a file."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a file via a temporary file and rename, so a reader never sees half a file; on a write error
+    (a full disk) the temporary file is removed and the earlier file stays."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(finite(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write JSON atomically (see write_text_atomic)."""
+    write_text_atomic(path, json.dumps(finite(payload), indent=2, sort_keys=True) + "\n")
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a checkpoint cannot be resumed from (a cut-off write, a damaged file), or None if it is whole."""
+    import zipfile
+
+    from safetensors import safe_open
+
+    try:
+        json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"trainer_state.json: {exc}"
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
+        return "no weights file"
+    for path in weights:
+        try:
+            with safe_open(str(path), "pt") as handle:
+                handle.keys()
+        except (
+            Exception
+        ) as exc:  # safetensors raises its own error type for a truncated or garbled file
+            return f"{path.name}: {exc}"
+    for path in folder.glob("*.pt"):  # optimizer and scheduler states: zip archives with checksums
+        try:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+        except (OSError, zipfile.BadZipFile) as exc:
+            return f"{path.name}: {exc}"
+        if bad is not None:
+            return f"{path.name}: {bad} fails its checksum"
+    return None
+
+
+def last_good_checkpoint(checkpoints: Path) -> Path | None:
+    """The newest checkpoint that is whole. A damaged one is renamed damaged-checkpoint-N (kept for a
+    look, never resumed from or rotated) and the one before it is tried."""
+    found = sorted(
+        checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]), reverse=True
+    )
+    for folder in found:
+        problem = checkpoint_problem(folder)
+        if problem is None:
+            return folder
+        aside = folder.with_name(f"damaged-{folder.name}")
+        shutil.rmtree(aside, ignore_errors=True)
+        folder.rename(aside)
+        print(
+            f"[{STAGE_NAME}] {folder.name} is damaged ({problem}); set aside as {aside.name}",
+            flush=True,
+        )
+    if found:
+        print(f"[{STAGE_NAME}] no whole checkpoint left: training from the start", flush=True)
+    return None
 
 
 def load_split(split: str, group_column: str | None = None):
@@ -322,11 +386,12 @@ def main(argv: list[str] | None = None, callbacks: tuple = ()) -> int:
     trainer.remove_callback(
         PrinterCallback
     )  # PrintProgress prints each log line once, in plain text
-    resume = args.resume and checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
-    if resume:
-        last = max(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-        print(f"[{STAGE_NAME}] resuming from {last.name}", flush=True)
-    train_result = trainer.train(resume_from_checkpoint=True if resume else None)
+    resume_from = (
+        last_good_checkpoint(checkpoints) if args.resume and checkpoints.is_dir() else None
+    )
+    if resume_from is not None:
+        print(f"[{STAGE_NAME}] resuming from {resume_from.name}", flush=True)
+    train_result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
     # ---- save ----------------------------------------------------------------------------------
     final_dir = output_dir / "model"
@@ -365,3 +430,9 @@ if __name__ == "__main__":
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:  # a full disk, a read-only folder, an unreadable file: results so far stay as they were
+        print(
+            f"error: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
+            file=sys.stderr,
+        )
+        sys.exit(4)

@@ -541,3 +541,9 @@ if __name__ == "__main__":
     except BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:  # a full disk, a read-only folder, an unreadable file: results so far stay as they were
+        print(
+            f"error: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
+            file=sys.stderr,
+        )
+        sys.exit(4)

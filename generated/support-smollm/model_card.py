@@ -275,4 +275,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (
+        OSError
+    ) as exc:  # a full disk, a read-only folder, an unreadable file: the earlier card stays
+        print(
+            f"error: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
+            file=sys.stderr,
+        )
+        sys.exit(4)

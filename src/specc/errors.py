@@ -109,8 +109,10 @@ class StageFailed(SpeccError):
     def __init__(self, stage: str, returncode: int, message: str):
         self.stage = stage
         self.returncode = returncode
-        # A gate failure (3) and bad input (2) keep their meaning; anything else is a crash.
-        self.exit_code = returncode if returncode in (EXIT_BAD_INPUT, EXIT_GATE_FAILED) else EXIT_FAILED
+        # A gate failure (3), bad input (2) and a file that could not be written (4) keep their meaning;
+        # anything else is a crash.
+        self.exit_code = (returncode if returncode in (EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_OUTPUT_ERROR)
+                          else EXIT_FAILED)
         super().__init__(message)
 
 

@@ -169,7 +169,8 @@ def _run_stage(stage: StageRun, root: Path, console) -> None:
         return code
     if code != 0:
         console.print("\n".join(tail), markup=False, style="dim")
-        what = "stopped on bad input" if code == 2 else f"crashed (exit {code})"
+        what = {2: "stopped on bad input", 4: "could not read or write a file (disk full? read-only?)"}.get(
+            code, f"crashed (exit {code})")
         raise StageFailed(stage.name, code, f"stage {stage.name} {what}; see the output above")
     console.print(f"stage {stage.name}: done -> {stage.output_dir}", style="green", markup=False)
     return code
