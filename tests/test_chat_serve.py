@@ -14,7 +14,7 @@ import pytest
 
 from .conftest import run_specc
 from .test_chat import _project, chat_spec
-from .test_serve import Webhook, _free_port, _run_app, serve_until_stopped
+from .test_serve import Webhook, _free_port, _run_app, fuzz_api, serve_until_stopped
 from .tiny_llama import build as build_tiny_llama
 
 httpx = pytest.importorskip("httpx")
@@ -84,6 +84,11 @@ def test_logs_hold_no_raw_text_reply_or_id(server):
     log = server["log"].read_text()
     assert '"event": "chat"' in log
     assert SESSION not in log and CRISIS not in log and "relax after work" not in log and "988" not in log
+
+
+def test_openapi_fuzzing_gives_no_5xx_and_crisis_messages_keep_their_guarantees(server):
+    stats = fuzz_api(server, TOKEN, "/v1/chat", "message", CRISIS, max_examples=60)
+    assert stats["requests"] >= 50 and stats["crisis"] >= 3 and stats["5xx"] == 0, stats
 
 
 def _load_serve(project: Path):

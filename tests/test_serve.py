@@ -216,44 +216,47 @@ def test_model_failure_gives_the_safe_reply(fault, trained: Path, monkeypatch):
 
 # ---- property-based testing of the served API (schemathesis, against the running app) ------------------
 
-API_STATS = {"requests": 0, "5xx": 0, "crisis": 0}
-
-
-def test_openapi_fuzzing_gives_no_5xx_and_crisis_messages_keep_their_guarantees(server):
-    """Bodies drawn from the app's own OpenAPI schema, valid ones and malformed ones (schemathesis's positive
-    and negative modes), go to every operation; half of the valid classify bodies get a crisis sentence
-    spliced into their text. No response may be a 5xx, and every crisis text that the app accepts (200)
-    must come back screened, flagged for a human and with crisis resources, whatever else the body says."""
+def fuzz_api(server, token: str, path: str, text_key: str, crisis: str, max_examples: int) -> dict:
+    """Bodies drawn from the running app's own OpenAPI schema, valid ones and malformed ones (schemathesis's
+    positive and negative modes), go to every operation; half of the valid bodies for `path` get a crisis
+    sentence spliced into their `text_key`. No response may be a 5xx, and every crisis text that the app
+    accepts (200) must come back screened, flagged for a human and with crisis resources (988)."""
     schemathesis = pytest.importorskip("schemathesis")
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     schema = schemathesis.openapi.from_url(f"{server['base']}/openapi.json")
-    headers = {"authorization": f"Bearer {TOKEN}"}
+    headers = {"authorization": f"Bearer {token}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert any(op.path == "/v1/classify" for op in operations)
+    assert any(op.path == path for op in operations)
     modes = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
     cases = st.one_of([op.as_strategy(generation_mode=mode) for op in operations for mode in modes])
+    stats = {"requests": 0, "5xx": 0, "crisis": 0}
 
-    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(case=cases, crisis=st.booleans(), where=st.integers(min_value=0, max_value=200))
-    def fuzz(case, crisis, where):
+    @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(case=cases, splice=st.booleans(), where=st.integers(min_value=0, max_value=200))
+    def fuzz(case, splice, where):
         body = case.body if isinstance(case.body, dict) else None
-        spliced = crisis and case.path == "/v1/classify" and body is not None and isinstance(body.get("text"), str)
+        spliced = splice and case.path == path and body is not None and isinstance(body.get(text_key), str)
         if spliced:
-            text = body["text"]
-            body["text"] = text[:where] + " " + CRISIS + " " + text[where:]
-        response = case.call(base_url=server["base"], headers=headers, timeout=60)
-        API_STATS["requests"] += 1
+            text = body[text_key]
+            body[text_key] = text[:where] + " " + crisis + " " + text[where:]
+        response = case.call(base_url=server["base"], headers=headers, timeout=120)
+        stats["requests"] += 1
         if response.status_code >= 500:
-            API_STATS["5xx"] += 1
+            stats["5xx"] += 1
         assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
         if spliced and response.status_code == 200:
-            API_STATS["crisis"] += 1
+            stats["crisis"] += 1
             reply = response.json()
             assert reply["screened"] is True and reply["requires_human_attention"] is True, reply
             assert any("988" in r for r in reply["crisis_resources"]), reply
 
     fuzz()
-    print(f"API fuzzing: {API_STATS}")
-    assert API_STATS["requests"] >= 100 and API_STATS["crisis"] >= 5 and API_STATS["5xx"] == 0, API_STATS
+    print(f"API fuzzing {path}: {stats}")
+    return stats
+
+
+def test_openapi_fuzzing_gives_no_5xx_and_crisis_messages_keep_their_guarantees(server):
+    stats = fuzz_api(server, TOKEN, "/v1/classify", "text", CRISIS, max_examples=120)
+    assert stats["requests"] >= 100 and stats["crisis"] >= 5 and stats["5xx"] == 0, stats
