@@ -5,8 +5,10 @@
 Features
 - Loads the model that train.py saved (base model plus LoRA adapter) and scores
   every example of the evaluation split, shortest texts batched together.
-- Chooses the decision threshold on the validation split: the highest score threshold at which recall of
-  the positive label is at least the spec's target; the evaluation split is then scored at it.
+- Chooses the decision threshold on the validation split: the most precise score threshold at which
+  recall of the positive label is at least the spec's target (the lowest among equally precise ones); the
+  evaluation split is then scored at it (without a test split that is the validation split itself, an
+  optimistic estimate).
 - Writes under --output-dir: `metrics.json` (accuracy, precision / recall / F1 per class and averaged,
   confusion matrix, ROC-AUC, PR-AUC, expected calibration error and the reliability curve), `threshold.json`, `report.md` and PNG plots (confusion matrix, PR curve, reliability).
 - Checks every gate of the spec; one failed gate makes the exit code 3 (after everything is written).

@@ -397,8 +397,9 @@ class Threshold(Section):
     """How the decision threshold on the positive label's score is chosen (two labels only)."""
 
     target_recall: Annotated[float, Field(gt=0.0, le=1.0)]
-    """Pick, on the validation split, the highest threshold whose recall of the positive label is at
-    least this; the test split is then scored at that threshold."""
+    """Pick, on the validation split, the most precise threshold whose recall of the positive label is at
+    least this (the lowest among equally precise ones); the test split is then scored at that threshold.
+    Without a test split the validation split is scored at it: an optimistic estimate."""
 
 
 class Gate(Section):
