@@ -229,3 +229,20 @@ def test_output_never_follows_a_symlink_out_of_generated(project: Path, tmp_path
     assert result.returncode == 4
     assert "is a link" in result.stderr
     assert list(outside.iterdir()) == []
+
+
+def test_a_run_reuses_the_build_on_disk_only_when_nothing_changed(project: Path):
+    from specc.compiler import check, compile_or_reuse, compile_spec, write
+
+    checked = check(project / "specs" / "quickstart.toml", project)
+    fresh = compile_spec(checked)
+    write(fresh)
+    assert compile_or_reuse(checked).files == fresh.files  # taken from disk, the same bytes
+    train = project / "generated" / "quickstart" / "train.py"
+    train.write_bytes(train.read_bytes() + b"\n# edited by hand\n")
+    assert compile_or_reuse(checked).files["train.py"] == fresh.files["train.py"]  # a hand edit: compiled afresh
+    write(fresh)
+    spec = project / "specs" / "quickstart.toml"
+    spec.write_text(spec.read_text().replace("epochs = 3", "epochs = 4"))
+    changed = check(spec, project)
+    assert b"EPOCHS = 4" in compile_or_reuse(changed).files["train.py"]  # a spec change: compiled afresh

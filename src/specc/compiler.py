@@ -62,9 +62,9 @@ def check(path: str | Path, root: Path) -> Checked:
     return validate(load(path), root)
 
 
-def compile_spec(checked: Checked) -> Compiled:
+def compile_spec(checked: Checked, plan: dict | None = None) -> Compiled:
     """Plan, render and verify (steps 3-5); nothing is written."""
-    plan = build_plan(checked)
+    plan = build_plan(checked) if plan is None else plan
     header = {"spec_name": plan["spec"]["name"], "spec_hash": plan["spec"]["hash"], "specc_version": __version__}
     files: dict[str, bytes] = {}
     for out_name, template, extra in outputs(plan):
@@ -83,6 +83,28 @@ def compile_spec(checked: Checked) -> Compiled:
     }
     files["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
     return Compiled(checked, plan, files, output_dir(checked.root, plan["spec"]["name"]))
+
+
+def compile_or_reuse(checked: Checked) -> Compiled:
+    """What `compile_spec` gives, taken from disk when the output there was compiled from the same plan by the
+    same templates and specc version and no file was changed since (the manifest's hashes): a `specc run`
+    with nothing to do then skips rendering and formatting. Anything else compiles afresh."""
+    plan = build_plan(checked)
+    target = output_dir(checked.root, plan["spec"]["name"])
+    on_disk = read_tree(target) or {}
+    try:
+        manifest = json.loads(on_disk.get("manifest.json", b"null"))
+    except ValueError:
+        manifest = None
+    if (isinstance(manifest, dict)
+            and manifest.get("generated_by") == f"specc {__version__}"
+            and manifest.get("plan_hash") == hashlib.sha256(canonical_json(plan).encode()).hexdigest()
+            and manifest.get("templates") == {t: template_hash(t) for t in template_files(plan["spec"]["task"])}
+            and set(on_disk) == set(manifest.get("files", {})) | {"manifest.json"}
+            and all(hashlib.sha256(on_disk[name]).hexdigest() == digest
+                    for name, digest in manifest["files"].items())):
+        return Compiled(checked, plan, on_disk, target)
+    return compile_spec(checked, plan)
 
 
 def stale_files(compiled: Compiled) -> list[str]:

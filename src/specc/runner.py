@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .compiler import check, compile_spec, write
+from .compiler import check, compile_or_reuse, write
 from .errors import EXIT_GATE_FAILED, EXIT_OK, SpecInvalid, StageFailed, UsageError
 from .fingerprint import fingerprints, finished, forget, interrupted, mark_running, record, recorded
 from .records import write_run_record
@@ -80,7 +80,7 @@ def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | Non
         raise SpecInvalid(blockers)
     for d in checked.warnings:
         console.print(d.render(), style="yellow", markup=False)
-    compiled = compile_spec(checked)
+    compiled = compile_or_reuse(checked)
     if write(compiled):
         console.print(f"built {compiled.target}", markup=False)
     stages = plan_stages(compiled, root, max_steps)
