@@ -87,8 +87,8 @@ def test_logs_hold_no_raw_text_reply_or_id(server):
 
 
 def test_openapi_fuzzing_gives_no_5xx_and_crisis_messages_keep_their_guarantees(server):
-    stats = fuzz_api(server, TOKEN, "/v1/chat", "message", CRISIS, max_examples=40)
-    assert stats["requests"] >= 40 and stats["crisis"] >= 3 and stats["5xx"] == 0, stats
+    stats = fuzz_api(server, TOKEN, "/v1/chat", "message", CRISIS, max_examples=60)
+    assert stats["requests"] >= 60 and stats["crisis"] >= 3 and stats["5xx"] == 0, stats
 
 
 def _load_serve(project: Path):
