@@ -67,6 +67,16 @@ def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
     return runs
 
 
+def check_runnable(spec_path: Path, root: Path):
+    """Check a spec for running: warnings that would stop a script (missing data, model or package) are
+    errors here."""
+    checked = check(spec_path, root)
+    blockers = [replace(d, severity="error") for d in checked.warnings if d.code in RUN_BLOCKERS]
+    if blockers:
+        raise SpecInvalid(blockers)
+    return checked
+
+
 def _stop_on_sigterm(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
@@ -74,10 +84,7 @@ def _stop_on_sigterm(signum, frame) -> None:
 def run_spec(spec_path: Path, root: Path, only: str | None, max_steps: int | None, console,
              force: bool = False) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # so that the running stage's script is stopped too
-    checked = check(spec_path, root)
-    blockers = [replace(d, severity="error") for d in checked.warnings if d.code in RUN_BLOCKERS]
-    if blockers:
-        raise SpecInvalid(blockers)
+    checked = check_runnable(spec_path, root)
     for d in checked.warnings:
         console.print(d.render(), style="yellow", markup=False)
     compiled = compile_or_reuse(checked)

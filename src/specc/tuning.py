@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import replace
 from pathlib import Path
 
-from .compiler import check, compile_spec, write
-from .errors import EXIT_OK, OutputError, SpecInvalid, UsageError
-from .runner import RUN_BLOCKERS, StageRun, _run_stage
+from .compiler import compile_spec, write
+from .errors import EXIT_OK, OutputError, UsageError
+from .runner import StageRun, _run_stage, check_runnable
 from .spec_patch import PatchError, set_values, toml_literal, unified_diff
 from .write import write_file_atomic
 
 
 def tune_spec(spec_path: Path, root: Path, trials: int | None, apply: bool, console) -> int:
-    checked = check(spec_path, root)
-    blockers = [replace(d, severity="error") for d in checked.warnings if d.code in RUN_BLOCKERS]
-    if blockers:
-        raise SpecInvalid(blockers)
+    checked = check_runnable(spec_path, root)
     compiled = compile_spec(checked)
     tuning = compiled.plan.get("tuning")
     if not tuning:
