@@ -52,6 +52,12 @@ def _classifier_base() -> dict:
     data["compute"] = {"strategy": "deepspeed", "deepspeed": {"zero_stage": 3, "offload_params": "nvme",
                                                               "nvme_path": "/nvme"}}
     data["model"]["revision"] = "main"
+    data["data"]["extra_train"] = ["specs/data/quickstart/validation.csv"]
+    data["evaluation"]["risk_labels"] = ["suicide"]
+    data["evaluation"]["gates"].append({"metric": "recall", "labels": ["suicide"], "min": 0.5})
+    data["ensemble"] = {"members": ["specs/reddit_risk_minilm.toml"], "rule": "majority"}
+    data["serving"]["ab"] = {"spec": "specs/reddit_risk_minilm.toml", "share": 0.2}
+    data["feedback"] = {"enabled": True}
     return data
 
 
@@ -113,7 +119,8 @@ def test_the_walk_finds_the_string_fields():
     for expected in ("spec.description", "data.train", "data.text_column", "lora.targets.0",
                      "safety.cases.0.text", "chat.system_prompt", "card.data_provenance",
                      "serving.crisis_patterns.0", "tracking.uri", "compute.deepspeed.nvme_path",
-                     "stages.0.name", "model.base"):
+                     "stages.0.name", "model.base", "data.extra_train.0", "ensemble.members.0",
+                     "serving.ab.spec", "evaluation.risk_labels.0", "evaluation.gates.3.labels.0"):
         assert expected in names, sorted(names)
     assert len(PATHS) >= 40
 

@@ -11,7 +11,15 @@ from typing import Annotated
 
 import typer
 
-from .errors import EXIT_BAD_INPUT, EXIT_OK, Diagnostic, SpeccError, SpecInvalid, StaleOutput
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    Diagnostic,
+    SpeccError,
+    SpecInvalid,
+    StaleOutput,
+    UsageError,
+)
 
 app = typer.Typer(
     name="specc",
@@ -204,6 +212,55 @@ def tune(spec: SpecArg,
     except SpeccError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)
+
+
+feedback_app = typer.Typer(help="The reviewed-flag loop: turn reviewed items into training data.",
+                            no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(spec: SpecArg,
+                    out: Annotated[Path | None, typer.Option(help="Folder of the dataset's versions "
+                                                             "(default data/feedback/<spec>).")] = None,
+                    root: RootOpt = Path(".")) -> None:
+    """Write the items reviewed since the last export as the next dataset version, with its data card."""
+    from .compiler import check as check_spec
+    from .feedback import export
+
+    try:
+        result = export(check_spec(spec, root).spec, root, out)
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    if result.version is None:
+        _say("nothing new to export: no item was reviewed since the last version"
+             + (f" ({result.skipped} with a label this spec does not have)" if result.skipped else ""))
+        return
+    _say(f"wrote {result.csv_path} (version {result.version}: {result.rows} rows, {result.discarded} discarded"
+         + (f", {result.skipped} with unknown labels skipped" if result.skipped else "") + ") and its data card; "
+         "add it to data.extra_train to train on it")
+
+
+@app.command("ab-report")
+def ab_report(spec: SpecArg, root: RootOpt = Path(".")) -> None:
+    """Compare the two models of the spec's A/B test from the decisions the serving app recorded."""
+    from .ab_report import compare, write_report
+    from .compiler import check as check_spec
+    from .plan import other_classifier, risk_labels
+
+    try:
+        checked = check_spec(spec, root)
+        if checked.spec.serving.ab is None:
+            raise UsageError(f"{checked.spec.name} has no A/B test ([serving.ab])")
+        other = other_classifier(checked.spec.serving.ab.spec, root)["name"]
+        result = compare(checked.spec, root, risk_labels(checked.spec), other)
+        out = write_report(root, result)
+    except SpeccError as exc:
+        raise _fail(exc) from None
+    from .ab_report import markdown
+
+    print(markdown(result), end="")
+    _say(f"wrote {out}")
 
 
 def _exec(args: list[str], root: Path) -> None:

@@ -184,6 +184,21 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
         risks.append(f"crisis screen weakened: pattern removed: {pattern}")
     if old_serving and old_serving.get("locale") != new_serving.get("locale"):
         risks.append(f"crisis resources changed: locale {old_serving.get('locale')} -> {new_serving.get('locale')}")
+    old_risk = set((old.get("evaluation") or {}).get("risk_labels") or [])
+    for label in sorted(old_risk - set((new.get("evaluation") or {}).get("risk_labels") or [])):
+        risks.append(f"human attention narrowed: {label} no longer flags a message for a human")
+    old_ab, new_ab = old_serving.get("ab"), new_serving.get("ab")
+    if new_ab and (not old_ab or old_ab["name"] != new_ab["name"] or new_ab["share"] > old_ab["share"]):
+        risks.append(f"live traffic to another model: {new_ab['share']:.0%} of requests answered by {new_ab['name']}")
+    if (new.get("feedback") or {}).get("enabled") and not (old.get("feedback") or {}).get("enabled"):
+        risks.append("review queue turned on: consented flagged messages are kept (redacted) for reviewers")
+    old_members = [m["name"] for m in (old.get("ensemble") or {}).get("members", [])]
+    new_members = [m["name"] for m in (new.get("ensemble") or {}).get("members", [])]
+    if old and old_members != new_members:
+        risks.append(f"ensemble members changed: {old_members or 'none'} -> {new_members or 'none'}")
+    for entry in (new.get("data") or {}).get("extra_train", []):
+        if entry not in (old.get("data") or {}).get("extra_train", []):
+            risks.append(f"training data added: {entry['path']} (check its data card)")
     if new["model"]["trust_remote_code"] and not old.get("model", {}).get("trust_remote_code"):
         risks.append("trust_remote_code turned on: code shipped with the model will run")
     if old and old["quantization"] != new["quantization"]:

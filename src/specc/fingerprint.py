@@ -84,9 +84,13 @@ def stage_inputs(plan: dict) -> dict[str, dict]:
     out[train] = {"config": {"stage": stages[0], "model": plan["model"], "quantization": plan["quantization"],
                              "lora": plan["lora"], "labels": plan["labels"], "data": plan["data"],
                              "compute": plan["compute"]},
-                  "data": [splits[s]["path"] for s in ("train", "validation") if s in splits], "after": []}
-    out["evaluate"] = {"config": {"evaluation": plan["evaluation"], "labels": plan["labels"], "data": plan["data"]},
-                       "data": [e["path"] for e in splits.values()], "after": [train]}
+                  "data": [splits[s]["path"] for s in ("train", "validation") if s in splits]
+                  + [e["path"] for e in plan["data"].get("extra_train", [])], "after": []}
+    # An ensemble's evaluation runs again when a member was trained again (its training record changes).
+    members = [m["train_record"] for m in (plan.get("ensemble") or {}).get("members", [])]
+    out["evaluate"] = {"config": {"evaluation": plan["evaluation"], "labels": plan["labels"], "data": plan["data"],
+                                  "ensemble": plan.get("ensemble")},
+                       "data": [e["path"] for e in splits.values()] + members, "after": [train]}
     out["safety"] = {"config": {"safety": plan["safety"]}, "data": [], "after": [train, "evaluate"]}
     out["model_card"] = {"config": {"card": plan["card"]}, "data": [], "after": [train, "evaluate", "safety"]}
     return out

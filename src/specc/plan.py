@@ -56,14 +56,14 @@ def build_plan(checked: Checked) -> dict:
     names = spec.data.label_names
     positive = spec.evaluation.positive_label or names[-1]
     binary = len(names) == 2
+    risk = risk_labels(spec)
 
     data = spec.data
     splits = {}
     for split in ("train", "validation", "test"):
         rel = getattr(data, split)
         if rel is not None:
-            fmt = data.format if data.format != "auto" else DATA_SUFFIXES[Path(rel).suffix.lower()]
-            splits[split] = {"path": _rel(rel), "format": fmt}
+            splits[split] = _data_file(data, rel)
 
     stages = []
     for stage in spec.stages:
@@ -91,6 +91,7 @@ def build_plan(checked: Checked) -> dict:
             "text_column": data.text_column,
             "label_column": data.label_column,
             "max_length": data.max_length,
+            "extra_train": [_data_file(data, rel) for rel in data.extra_train],
         },
         "stages": stages,
         "evaluation": {
@@ -104,16 +105,26 @@ def build_plan(checked: Checked) -> dict:
                 "target_recall": ev.threshold.target_recall, "chosen_on": "validation"},
             "group_column": ev.group_column,
             "calibration_bins": ev.calibration_bins,
+            "ordinal": ev.ordinal,
+            "risk_labels": risk,
             "gates": [_gate(g, positive if binary else None) for g in ev.gates],
+        },
+        "ensemble": _ensemble(spec, checked.root),
+        "feedback": {
+            "enabled": spec.feedback.enabled,
+            "max_pending": spec.feedback.max_pending,
+            "queue_dir": f"{RUNS_DIR}/{spec.name}/feedback",
+            "text_column": data.text_column,
+            "label_column": data.label_column,
         },
         "safety": {
             "script": "safety.py",
             "output_dir": f"{RUNS_DIR}/{spec.name}/safety",
             "suites": list(spec.safety.suites),
             "pass_rate": spec.safety.pass_rate,
-            "cases": _safety_cases(spec, names, positive),
+            "cases": _safety_cases(spec, names, positive, risk),
         },
-        "serving": _serving(spec),
+        "serving": _serving(spec, checked.root),
         "card": {
             "script": "model_card.py",
             "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
@@ -342,12 +353,55 @@ def _lora_entry(spec: Spec, family, head: list[str]) -> dict | None:
             "targets_as_written": lora.targets, "bias": lora.bias, "modules_to_save": head}
 
 
-def _serving(spec: Spec) -> dict:
+def _data_file(data, rel: str) -> dict:
+    fmt = data.format if data.format != "auto" else DATA_SUFFIXES[Path(rel).suffix.lower()]
+    return {"path": _rel(rel), "format": fmt}
+
+
+def risk_labels(spec: Spec) -> list[str]:
+    """The labels that need a human (see `Evaluation.risk_labels`)."""
+    names = spec.data.label_names
+    if spec.evaluation.risk_labels is not None:
+        return [n for n in names if n in spec.evaluation.risk_labels]  # id order
+    if len(names) == 2:
+        return [spec.evaluation.positive_label or names[-1]]
+    return names[1:] if spec.evaluation.ordinal else []
+
+
+def other_classifier(rel: str, root: Path) -> dict:
+    """Where another classification spec (an ensemble member, the A/B model) leaves what it serves with:
+    its generated serve.py (loaded as a module), its trained model and its evaluated threshold."""
+    from .load import load
+    from .validate import validate
+
+    other = validate(load(root / Path(rel).expanduser()), root).spec
+    train = other.stages[0].name
+    return {
+        "spec": _rel(rel),
+        "name": other.name,
+        "script": f"{GENERATED_DIR}/{other.name}/serve.py",
+        "model_dir": f"{RUNS_DIR}/{other.name}/{train}/model",
+        "threshold_file": f"{RUNS_DIR}/{other.name}/evaluate/threshold.json",
+        "train_record": f"{RUNS_DIR}/{other.name}/{train}/specc_fingerprint.json",
+    }
+
+
+def _ensemble(spec: Spec, root: Path) -> dict | None:
+    if spec.ensemble is None:
+        return None
+    return {"rule": spec.ensemble.rule, "members": [other_classifier(rel, root) for rel in spec.ensemble.members]}
+
+
+def _serving(spec: Spec, root: Path | None = None) -> dict:
     serving = spec.serving
     patterns = (list(BUILTIN_PATTERNS) if serving.builtin_crisis_patterns else []) + list(serving.crisis_patterns)
+    ab = None
+    if serving.ab is not None and root is not None:
+        ab = {**other_classifier(serving.ab.spec, root), "share": serving.ab.share}
     return {
         "script": "serve.py",
-        **serving.model_dump(mode="json", exclude={"crisis_patterns"}),
+        **serving.model_dump(mode="json", exclude={"crisis_patterns", "ab"}),
+        "ab": ab,
         "crisis_patterns": patterns,
         "custom_crisis_patterns": list(serving.crisis_patterns),
         "resources": RESOURCES[serving.locale],
@@ -356,26 +410,34 @@ def _serving(spec: Spec) -> dict:
 
 def _gate(gate, positive: str | None) -> dict:
     per_label = gate.metric in ("precision", "recall", "f1")
-    label = gate.label if gate.label is not None else (positive if per_label else None)
     op, bound = (">=", gate.min) if gate.min is not None else ("<=", gate.max)
+    if gate.labels is not None:
+        return {"name": f"{gate.metric}[{'+'.join(gate.labels)}]", "metric": gate.metric, "label": None,
+                "labels": list(gate.labels), "op": op, "bound": bound}
+    label = gate.label if gate.label is not None else (positive if per_label else None)
     name = f"{gate.metric}[{label}]" if label else gate.metric
-    return {"name": name, "metric": gate.metric, "label": label, "op": op, "bound": bound}
+    return {"name": name, "metric": gate.metric, "label": label, "labels": None, "op": op, "bound": bound}
 
 
-def _safety_cases(spec: Spec, names: list[str], positive: str) -> list[dict]:
-    """Spec cases and built-in suite cases, with what each expects, in one list."""
+def _safety_cases(spec: Spec, names: list[str], positive: str, risk: list[str]) -> list[dict]:
+    """Spec cases and built-in suite cases, with what each expects, in one list. With two labels a suite
+    case expects the positive or the other label; with graded labels it expects a risk label or not
+    (`expect_risk`)."""
     cases = []
     for i, case in enumerate(spec.safety.cases):
         cases.append({
             "id": case.id or f"case-{i + 1}", "source": "spec", "text": case.text, "expect": case.expect,
-            "min_score": case.min_score, "max_score": case.max_score, "critical": case.critical,
+            "expect_risk": None, "min_score": case.min_score, "max_score": case.max_score,
+            "critical": case.critical,
         })
+    binary = len(names) == 2
     negative = next((n for n in names if n != positive), None)
     for suite in spec.safety.suites:
         for case in SUITES[suite]:
             cases.append({
                 "id": case["id"], "source": f"suite:{suite}", "text": case["text"],
-                "expect": positive if case["role"] == "risk" else negative,
+                "expect": (positive if case["role"] == "risk" else negative) if binary else None,
+                "expect_risk": None if binary else case["role"] == "risk",
                 "min_score": None, "max_score": None, "critical": case["critical"],
             })
     return cases
@@ -645,4 +707,5 @@ def data_files(plan: dict) -> list[tuple[str, dict]]:
         if block:
             name = "chat_data" if section == "data" and plan["spec"]["task"] == "chat" else section
             out.extend((f"{name}.{split}", entry) for split, entry in block["splits"].items())
+            out.extend((f"{name}.extra_train[{i}]", entry) for i, entry in enumerate(block.get("extra_train", [])))
     return out

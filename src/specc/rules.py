@@ -13,7 +13,7 @@ threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-lab
 suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning), warmup-ignored
 (warning), launcher-needs-torchrun, strategy-quantization-unsupported, deepspeed-offload-needs-zero3,
 package-missing (warning; an error at run time), tuning-space-empty, tuning-needs-lora, tuning-needs-validation,
-bad-range.
+bad-range, gate-needs-ordinal, risk-labels-missing (warning), member-invalid, ab-spec-invalid.
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ _SEARCH_BOUNDS = {
     "weight_decay": (0.0, 1.0, True), "warmup_ratio": (0.0, 1.0, True), "lora_r": (1, 4096, False),
     "lora_alpha": (1, 65536, False), "lora_dropout": (0.0, 1.0, True), "max_length": (8, 32768, False),
 }
+
+
+# Specs whose rules are being checked right now: an ensemble member or A/B spec that names one of them
+# back is a cycle (reported, never followed).
+_VISITING: set[Path] = set()
 
 
 class _Rules:
@@ -136,19 +141,20 @@ class _Rules:
         data = self.s.get("data")
         if data is None:
             return
-        for split in ("train", "validation", "test"):
-            rel = getattr(data, split)
+        files = [(split, getattr(data, split), ("data", split)) for split in ("train", "validation", "test")]
+        files += [("extra_train", rel, ("data", "extra_train", i)) for i, rel in enumerate(data.extra_train)]
+        for split, rel, where in files:
             if rel is None:
                 continue
             fmt = data.format if data.format != "auto" else DATA_SUFFIXES.get(Path(rel).suffix.lower())
             if fmt is None:
-                self.report("data-format-unknown", ("data", split),
+                self.report("data-format-unknown", where,
                             f"cannot tell the format of {quote(rel)} from its extension",
                             'use .csv, .jsonl or .parquet, or set data.format')
                 continue
             path = self.root / Path(rel).expanduser()
-            if not path.is_file():
-                self.report("data-file-missing", ("data", split), f"data.{split} file {quote(rel)} does not exist",
+            if not _is_file(path):
+                self.report("data-file-missing", where, f"data.{split} file {quote(rel)} does not exist",
                             "`specc run` stops here", severity="warning")
                 continue
             self._check_columns(split, path, fmt, data)
@@ -314,8 +320,16 @@ class _Rules:
             self.report("section-unsupported", ("data",), '[data] is for task = "classification"',
                         "chat specs read conversations from [chat_data] and preference pairs from "
                         "[preference_data]", prefer="key")
-        from .spec import Evaluation
+        from .spec import Evaluation, Feedback
 
+        for name in ("ensemble",):
+            if self.s.get(name) is not None:
+                self.report("section-unsupported", (name,), f"[{name}] is for classifiers",
+                            f"remove [{name}]", prefer="key")
+        if self.s.get("feedback") not in (None, Feedback()):
+            self.report("section-unsupported", ("feedback",), "[feedback] (the review queue) is for classifiers; "
+                        "a chat app's flagged conversations go to the escalation webhook", "remove [feedback]",
+                        prefer="key")
         for name, default in (("evaluation", Evaluation()),):
             if name in self.s and self.s[name] != default:
                 self.report("section-unsupported", (name,),
@@ -339,7 +353,7 @@ class _Rules:
                 self.report("conflicting-fields", ("chat", "template_file"),
                             "set chat.template or chat.template_file, not both")
             path = self.root / Path(template_file).expanduser()
-            if not path.is_file():
+            if not _is_file(path):
                 self.report("chat-template-file-missing", ("chat", "template_file"),
                             f"chat.template_file {quote(template_file)} does not exist")
             else:
@@ -393,7 +407,7 @@ class _Rules:
                             "use .csv, .jsonl or .parquet, or set format")
                 continue
             path = self.root / Path(rel).expanduser()
-            if not path.is_file():
+            if not _is_file(path):
                 self.report("data-file-missing", (section, split),
                             f"{section}.{split} file {quote(rel)} does not exist", "`specc run` stops here",
                             severity="warning")
@@ -431,12 +445,48 @@ class _Rules:
                 self.report("threshold-needs-validation", ("evaluation", "threshold"),
                             "the threshold is chosen on the validation split, and data.validation is not set",
                             "add data.validation")
+        for i, label in enumerate(evaluation.risk_labels or []):
+            if label not in names:
+                self.report("label-unknown", ("evaluation", "risk_labels", i),
+                            f"evaluation.risk_labels[{i}] = {quote(label)} is not one of data.labels",
+                            did_you_mean(label, names))
+        if evaluation.risk_labels is not None and len(set(evaluation.risk_labels)) != len(evaluation.risk_labels):
+            self.report("bad-value", ("evaluation", "risk_labels"), "evaluation.risk_labels names a label twice")
+        if not binary and not evaluation.ordinal and evaluation.risk_labels is None:
+            self.report("risk-labels-missing", ("data", "labels"),
+                        f"with {len(names)} labels and no evaluation.risk_labels, only the crisis patterns flag "
+                        "messages for a human in serving: the model's predictions never do",
+                        "set evaluation.risk_labels, or evaluation.ordinal = true for ordered risk levels",
+                        severity="warning")
+        if evaluation.risk_labels == []:
+            self.report("risk-labels-missing", ("evaluation", "risk_labels"),
+                        "evaluation.risk_labels is empty: the model's predictions never flag a message for a human",
+                        "name the labels that need a human", severity="warning")
         for i, gate in enumerate(evaluation.gates):
             where = ("evaluation", "gates", i)
             if (gate.min is None) == (gate.max is None):
                 self.report("gate-bound-missing", where + ("metric",),
                             f"evaluation.gates[{i}] needs exactly one of min or max",
                             f"for example min = 0.9 for {gate.metric}")
+            if gate.metric in ("under_triage", "severe_under_triage") and not evaluation.ordinal:
+                self.report("gate-needs-ordinal", where + ("metric",),
+                            f"{gate.metric} is measured on ordered risk levels; evaluation.ordinal is not set",
+                            "set evaluation.ordinal = true (labels in id order, lowest risk first)")
+            if gate.labels is not None:
+                if gate.label is not None:
+                    self.report("conflicting-fields", where + ("labels",),
+                                f"evaluation.gates[{i}] sets both label and labels", "keep one of them")
+                if gate.metric not in ("precision", "recall", "f1"):
+                    self.report("gate-label-unsupported", where + ("labels",),
+                                f"{gate.metric} is not reported per label group; only precision, recall and f1 are",
+                                "remove labels from this gate")
+                for j, label in enumerate(gate.labels):
+                    if label not in names:
+                        self.report("label-unknown", where + ("labels", j),
+                                    f"evaluation.gates[{i}].labels[{j}] = {quote(label)} is not one of data.labels",
+                                    did_you_mean(label, names))
+                if len(set(gate.labels)) != len(gate.labels):
+                    self.report("bad-value", where + ("labels",), f"evaluation.gates[{i}].labels names a label twice")
             if gate.label is not None:
                 if gate.label not in names:
                     self.report("label-unknown", where + ("label",),
@@ -455,9 +505,13 @@ class _Rules:
         if safety is None or data is None:
             return
         names = data.label_names
-        if safety.suites and len(names) != 2:
+        evaluation = self.s.get("evaluation")
+        graded = evaluation is not None and (evaluation.ordinal or bool(evaluation.risk_labels))
+        if safety.suites and len(names) != 2 and not graded:
             self.report("suite-needs-binary", ("safety", "suites"),
-                        "built-in suites expect two labels (the positive label is the risk class)")
+                        "built-in suites expect two labels (the positive label is the risk class), or graded "
+                        "labels that name their risk labels",
+                        "set evaluation.risk_labels (or evaluation.ordinal = true)")
         seen: set[str] = set()
         for i, case in enumerate(safety.cases):
             where = ("safety", "cases", i)
@@ -484,7 +538,7 @@ class _Rules:
                         "this spec is a classifier", "remove serving.screen_spec", prefer="key")
             return
         path = self.root / Path(rel).expanduser()
-        if not path.is_file():
+        if not _is_file(path):
             self.report("screen-spec-invalid", where, f"serving.screen_spec {quote(rel)} does not exist")
             return
         from .errors import SpeccError
@@ -502,6 +556,52 @@ class _Rules:
         if screen.spec.task != "classification" or screen.data is None or len(screen.data.label_names) != 2:
             self.report("screen-spec-invalid", where,
                         f"{quote(rel)} must be a classification spec with two labels (the risk class and the rest)")
+
+    def ensemble(self) -> None:
+        ensemble = self.s.get("ensemble")
+        if ensemble is None or getattr(self.s.get("spec"), "task", None) != "classification":
+            return
+        for i, rel in enumerate(ensemble.members):
+            self._other_classifier(rel, ("ensemble", "members", i), "member-invalid", f"ensemble.members[{i}]")
+
+    def _other_classifier(self, rel: str, where: tuple, code: str, what: str) -> None:
+        """Another classification spec this one uses (an ensemble member, the A/B model): valid, trained
+        on the same labels, not this spec and not an ensemble itself."""
+        path = self.root / Path(rel).expanduser()
+        if not _is_file(path):
+            self.report(code, where, f"{what} {quote(rel)} does not exist")
+            return
+        from .errors import SpeccError
+        from .load import load
+        from .validate import validate
+
+        here = Path(self.source.file).resolve()
+        if path.resolve() == here:
+            self.report(code, where, f"{quote(rel)} is this spec; name another one")
+            return
+        if path.resolve() in _VISITING:
+            self.report(code, where, f"{quote(rel)} names this spec in turn (a cycle); an ensemble's members "
+                        "and the A/B model must be plain classifiers")
+            return
+        _VISITING.add(here)
+        try:
+            other = validate(load(path), self.root).spec
+        except SpeccError as exc:
+            first = next((d for d in getattr(exc, "diagnostics", []) if d.severity == "error"), None)
+            self.report(code, where, f"{quote(rel)} is not a valid spec" + (f": {first.render()}" if first else f": {exc}"))
+            return
+        finally:
+            _VISITING.discard(here)
+        info, data = self.s.get("spec"), self.s.get("data")
+        if other.spec.task != "classification" or other.data is None:
+            self.report(code, where, f"{quote(rel)} must be a classification spec")
+        elif info is not None and other.name == info.name:
+            self.report(code, where, f"{quote(rel)} is this spec ({info.name}); name another one")
+        elif other.ensemble is not None:
+            self.report(code, where, f"{quote(rel)} is an ensemble itself; name its members instead")
+        elif data is not None and other.data.label_names != data.label_names:
+            self.report(code, where, f"{quote(rel)} has labels {other.data.label_names}, this spec "
+                        f"{data.label_names}; they must be the same, in the same order")
 
     def _unique_case_id(self, case, where: tuple, seen: set[str]) -> None:
         if case.id is not None:
@@ -684,6 +784,12 @@ class _Rules:
             return
         if serving.screen_spec is not None:
             self._screen_spec(serving.screen_spec)
+        if serving.ab is not None:
+            if getattr(self.s.get("spec"), "task", None) == "chat":
+                self.report("field-unsupported", ("serving", "ab"), "serving.ab routes a classifier's traffic; "
+                            "this spec is a chat model", "remove [serving.ab]", prefer="key")
+            else:
+                self._other_classifier(serving.ab.spec, ("serving", "ab", "spec"), "ab-spec-invalid", "serving.ab.spec")
         for i, pattern in enumerate(serving.crisis_patterns):
             try:
                 re.compile(pattern)
@@ -696,6 +802,14 @@ class _Rules:
             self.report("crisis-screen-weakened", ("serving", "builtin_crisis_patterns"),
                         "the built-in crisis screen is off: only your own patterns screen messages",
                         severity="warning")
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file that says False for a name the system refuses (too long, say) instead of raising."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _scan(path: Path, fmt: str, label_column: str) -> tuple[list[str] | None, list[str]]:
@@ -735,7 +849,7 @@ def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     rules = _Rules(sections, source, root)
     for rule in (rules.model, rules.task, rules.chat, rules.lora, rules.quantization, rules.labels,
                  rules.data_files, rules.chat_data_files, rules.stages, rules.evaluation, rules.safety,
-                 rules.serving, rules.compute, rules.tracking, rules.tuning):
+                 rules.serving, rules.ensemble, rules.compute, rules.tracking, rules.tuning):
         # A field a rule needs may have failed validation; that error is already reported.
         with contextlib.suppress(AttributeError):
             rule()

@@ -77,8 +77,19 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
     threshold = (f"threshold for recall >= {ev['threshold']['target_recall']} (chosen on validation)"
                  if ev["threshold"] else "most probable label")
     rows.append(("eval", f"{ev['split']} split, {threshold}, best checkpoint by {ev['best_metric']}"))
+    if ev.get("ordinal"):
+        rows.append(("levels", f"ordinal, lowest first: {_fmt(plan['labels']['names'])}"))
+    rows.append(("risk", f"human attention for: {_fmt(ev.get('risk_labels')) or 'none (crisis patterns only)'}"))
     for gate in ev["gates"]:
         rows.append(("gate", f"{gate['name']} {gate['op']} {gate['bound']}"))
+    if plan.get("ensemble"):
+        members = ", ".join(m["name"] for m in plan["ensemble"]["members"])
+        rows.append(("ensemble", f"{plan['ensemble']['rule']} of this model and {members}"))
+    ab = plan["serving"].get("ab")
+    if ab:
+        rows.append(("a/b", f"{ab['share']:.0%} of requests to {ab['name']} ({ab['spec']})"))
+    if plan.get("feedback", {}).get("enabled"):
+        rows.append(("review", f"consented flags kept (redacted) in {plan['feedback']['queue_dir']}"))
     safety = plan["safety"]
     rows.append(("safety", f"{len(safety['cases'])} cases (suites: {_fmt(safety['suites']) or 'none'}), "
                  f"pass rate {safety['pass_rate']}"))

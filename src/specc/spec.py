@@ -184,6 +184,9 @@ class Data(Section):
     """Label names in id order (`["non-suicide", "suicide"]`), or a name-to-id table."""
     max_length: Annotated[int, Field(ge=8, le=32768)] = 512
     """Longest input in tokens; longer texts are truncated."""
+    extra_train: list[str] = []
+    """More training files with the same columns, added to `train` (for example reviewed feedback that
+    `specc feedback export` wrote: `["data/feedback/<spec>/v0001.csv"]`)."""
 
     @field_validator("train", "validation", "test", "text_column", "label_column")
     @classmethod
@@ -192,6 +195,15 @@ class Data(Section):
             _clean_text(v, "a path or column name")
             if not v.strip():
                 raise PydanticCustomError("bad-value", "must not be empty", {})
+        return v
+
+    @field_validator("extra_train")
+    @classmethod
+    def _extra(cls, v: list[str]) -> list[str]:
+        for item in v:
+            _column(item)
+        if len(set(v)) != len(v):
+            raise PydanticCustomError("bad-value", "names a file twice", {})
         return v
 
     @field_validator("labels", mode="wrap")
@@ -390,7 +402,8 @@ STAGE_CLASSES = {"sft": SftStage, "dpo": DpoStage}
 Stage = Annotated[SftStage | DpoStage, Field(discriminator="kind")]
 
 
-GateMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ece"]
+GateMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ece", "under_triage",
+                     "severe_under_triage"]
 
 
 class Threshold(Section):
@@ -406,9 +419,14 @@ class Gate(Section):
     """A minimum (or maximum) a metric must meet on the evaluation split, or the run fails (exit 3)."""
 
     metric: GateMetric
+    """`under_triage` (share of examples above the lowest level predicted at a lower level) and
+    `severe_under_triage` (two or more levels lower) need `evaluation.ordinal`; gate them with `max`."""
     label: str | None = None
     """For precision / recall / f1 of one class; default: the positive label (two labels) or the macro
     average."""
+    labels: Annotated[list[str], Field(min_length=1)] | None = None
+    """For precision / recall / f1 of a group of labels taken together, e.g. `["behavior", "attempt"]`:
+    recall is the share of examples of the group predicted as one of the group."""
     min: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     max: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     """Use `max` for metrics where lower is better (ece)."""
@@ -427,6 +445,14 @@ class Evaluation(Section):
     """Leave out to predict the most probable label."""
     group_column: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     """A column of the evaluation data: every metric is also reported per group (bias testing)."""
+    ordinal: bool = False
+    """The labels are ordered risk levels, lowest first (their id order), as in a graded scale
+    (supportive, indicator, ideation, behavior, attempt): evaluation reports under-triage (a level
+    predicted lower than the true one) per level, and the `under_triage` gates can be used."""
+    risk_labels: list[str] | None = None
+    """Labels that need a human: serving flags a message predicted as one of them (or whose scores for
+    them add up to the threshold, 0.5 by default) for human attention with crisis resources. Default: the
+    positive label for two labels; every level but the lowest with `ordinal`; otherwise none (a warning)."""
     calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
     gates: list[Gate] = []
     """Minimums that decide whether the model is good enough to ship."""
@@ -479,6 +505,22 @@ class Safety(Section):
     """Share of non-critical cases that must pass."""
 
 
+class AbTest(Section):
+    """`[serving.ab]`: route a fixed share of traffic to a second trained classifier and record which model
+    answered each request (`specc ab-report` compares the two)."""
+
+    spec: str
+    """The other classification spec (path from the project root), with the same labels; `specc run` it
+    first. It answers with its own model and its own evaluated threshold."""
+    share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+    """Share of requests it answers. Requests with a session id stay with one model (keyed hash)."""
+
+    @field_validator("spec")
+    @classmethod
+    def _spec(cls, v: str) -> str:
+        return _column(v)
+
+
 class Serving(Section):
     """The `[serving]` section: the generated FastAPI app (`specc serve`)."""
 
@@ -506,6 +548,8 @@ class Serving(Section):
     """Escalation webhook; the environment variable SPECC_WEBHOOK_URL overrides it."""
     webhook_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
     webhook_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    ab: AbTest | None = None
+    """A/B test: a second model answers a fixed share of requests."""
 
 
 class DeepSpeed(Section):
@@ -646,6 +690,40 @@ class Tuning(Section):
     space: SearchSpace
 
 
+class Ensemble(Section):
+    """The `[ensemble]` section: this spec's model and other trained classifiers answer together.
+    Evaluation reports the ensemble and each member; safety tests and serving use the ensemble."""
+
+    members: Annotated[list[str], Field(min_length=1, max_length=16)]
+    """Other classification specs (paths from the project root) with the same labels; `specc run` them
+    first. This spec's own model is always the first member."""
+    rule: Literal["mean", "max", "majority"] = "mean"
+    """`mean` averages the members' probabilities; `max` takes, per text, the member that puts the most
+    probability on the risk labels; `majority` counts each member's decision at its own threshold (ties go
+    to the higher risk)."""
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, v: list[str]) -> list[str]:
+        for item in v:
+            _column(item)
+        if len(set(v)) != len(v):
+            raise PydanticCustomError("bad-value", "names a member twice", {})
+        return v
+
+
+class Feedback(Section):
+    """The `[feedback]` section: a review queue for flagged messages, for retraining on reviewed data."""
+
+    enabled: bool = False
+    """Serving keeps a flagged message for review when the request says `consent_to_review: true`: its text
+    with e-mail addresses, phone numbers, links, @handles and long numbers redacted, never the session id.
+    Reviewers label it through `/v1/review` (token SPECC_REVIEW_TOKEN); `specc feedback export` turns
+    reviewed items into a versioned dataset with a data card."""
+    max_pending: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+    """At most this many items wait for review; beyond it new ones are not kept (and the log says so)."""
+
+
 class Card(Section):
     """The `[card]` section: what the model card says beyond the numbers."""
 
@@ -697,6 +775,10 @@ class Spec(Section):
     tracking: Tracking = Field(default_factory=Tracking)
     tuning: Tuning | None = None
     """A hyperparameter study for `specc tune` (classification specs)."""
+    ensemble: Ensemble | None = None
+    """Classification specs: combine this spec's model with other trained classifiers."""
+    feedback: Feedback = Field(default_factory=Feedback)
+    """Classification specs: the reviewed-flag queue."""
 
     @property
     def name(self) -> str:
@@ -710,5 +792,6 @@ SECTION_OF_CLASS = {
     "PreferenceData": "preference_data", "Evaluation": "evaluation", "Threshold": "evaluation",
     "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Compute": "compute", "Serving": "serving", "Spec": "",
     "Fsdp": "compute", "DeepSpeed": "compute", "Tracking": "tracking", "Tuning": "tuning",
-    "SearchSpace": "tuning", "FloatRange": "tuning", "IntRange": "tuning",
+    "SearchSpace": "tuning", "FloatRange": "tuning", "IntRange": "tuning", "AbTest": "serving",
+    "Ensemble": "ensemble", "Feedback": "feedback",
 }
