@@ -200,3 +200,26 @@ def test_diff_flags_a_changed_dpo_reference_and_chat_template(repo: Path, specc)
     assert "| `stages.dpo.adapter` | `continue` | `merge` |" in out
     assert "no gates" not in out  # chat models are held back by safety cases, not gates
     assert out.count("data path outside the repository: ../shared/data/counsel_chat") == 1
+
+
+def test_diff_flags_the_loop_after_deployment(repo: Path, specc):
+    """Narrowed risk labels, live A/B traffic, the review queue, new ensemble members and added training
+    data are risk flags a reviewer must see."""
+    specs = repo / "specs"
+    graded = specs / "graded_cssrs.toml"
+    graded.write_text(graded.read_text().replace('risk_labels = ["indicator", "ideation", "behavior", "attempt"]',
+                                                 'risk_labels = ["ideation", "behavior", "attempt"]'))
+    quick = specs / "quickstart.toml"
+    (specs / "other.toml").write_text(quick.read_text().replace('name = "quickstart"', 'name = "other"'))
+    quick.write_text(quick.read_text().replace('max_length = 128', 'max_length = 128\n'
+                                               'extra_train = ["specs/data/quickstart/validation.csv"]')
+                     + '\n[serving.ab]\nspec = "specs/other.toml"\nshare = 0.2\n\n[feedback]\nenabled = true\n\n'
+                     '[ensemble]\nmembers = ["specs/other.toml"]\n')
+    result = specc("diff", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    out = result.stdout
+    assert "human attention narrowed: indicator no longer flags a message for a human" in out
+    assert "live traffic to another model: 20% of requests answered by other" in out
+    assert "review queue turned on" in out
+    assert "ensemble members changed: none -> ['other']" in out
+    assert "training data added: specs/data/quickstart/validation.csv" in out

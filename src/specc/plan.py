@@ -54,8 +54,9 @@ def build_plan(checked: Checked) -> dict:
     info = locate_model(spec.model, checked.root)
     family = info.family  # validation guarantees it is known
     names = spec.data.label_names
+    multi = spec.data.multi_label
     positive = spec.evaluation.positive_label or names[-1]
-    binary = len(names) == 2
+    binary = len(names) == 2 and not multi
     risk = risk_labels(spec)
 
     data = spec.data
@@ -83,6 +84,8 @@ def build_plan(checked: Checked) -> dict:
             "names": names,
             "positive": positive if binary else None,
             "average": "binary" if binary else "macro",
+            "multi_label": multi,
+            "separator": spec.data.label_separator if multi else None,
         },
         "quantization": spec.quantization.model_dump(mode="json"),
         "lora": _lora_entry(spec, family, head=list(family.classification_head)),
@@ -106,6 +109,7 @@ def build_plan(checked: Checked) -> dict:
             "group_column": ev.group_column,
             "calibration_bins": ev.calibration_bins,
             "ordinal": ev.ordinal,
+            "label_thresholds": ev.label_thresholds,
             "risk_labels": risk,
             "gates": [_gate(g, positive if binary else None) for g in ev.gates],
         },
@@ -363,6 +367,8 @@ def risk_labels(spec: Spec) -> list[str]:
     names = spec.data.label_names
     if spec.evaluation.risk_labels is not None:
         return [n for n in names if n in spec.evaluation.risk_labels]  # id order
+    if spec.data.multi_label:
+        return list(names)
     if len(names) == 2:
         return [spec.evaluation.positive_label or names[-1]]
     return names[1:] if spec.evaluation.ordinal else []
@@ -430,7 +436,7 @@ def _safety_cases(spec: Spec, names: list[str], positive: str, risk: list[str]) 
             "expect_risk": None, "min_score": case.min_score, "max_score": case.max_score,
             "critical": case.critical,
         })
-    binary = len(names) == 2
+    binary = len(names) == 2 and not spec.data.multi_label
     negative = next((n for n in names if n != positive), None)
     for suite in spec.safety.suites:
         for case in SUITES[suite]:

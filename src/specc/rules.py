@@ -183,6 +183,8 @@ class _Rules:
                             did_you_mean(column, columns) or "columns: " + ", ".join(columns[:20]))
                 return
         names = set(data.label_names)
+        if data.multi_label:
+            values = [name for v in values for name in v.split(data.label_separator) if name.strip()]
         unknown = sorted({v for v in values if v not in names})
         if unknown and not any(d.code == "label-unknown" and d.path == "data.labels" for d in self.out):
             shown = ", ".join(quote(v) for v in unknown[:5])
@@ -436,8 +438,23 @@ class _Rules:
             return
         names = data.label_names
         binary = len(names) == 2
+        multi = data.multi_label
+        if multi and evaluation.ordinal:
+            self.report("conflicting-fields", ("evaluation", "ordinal"),
+                        "ordered risk levels need one level per text; data.multi_label gives several",
+                        "remove evaluation.ordinal or data.multi_label")
+        if evaluation.label_thresholds is not None:
+            if not multi:
+                self.report("field-unsupported", ("evaluation", "label_thresholds"),
+                            "evaluation.label_thresholds is for multi-label specs (data.multi_label = true)",
+                            "use evaluation.threshold for two labels", prefer="key")
+            for label in evaluation.label_thresholds:
+                if label not in names:
+                    self.report("label-unknown", ("evaluation", "label_thresholds", label),
+                                f"evaluation.label_thresholds names {quote(label)}, not one of data.labels",
+                                did_you_mean(label, names), prefer="key")
         if evaluation.threshold is not None:
-            if not binary:
+            if not binary and not multi:
                 self.report("threshold-needs-binary", ("evaluation", "threshold"),
                             f"a decision threshold needs two labels; data.labels has {len(names)}",
                             "remove evaluation.threshold")
@@ -452,7 +469,7 @@ class _Rules:
                             did_you_mean(label, names))
         if evaluation.risk_labels is not None and len(set(evaluation.risk_labels)) != len(evaluation.risk_labels):
             self.report("bad-value", ("evaluation", "risk_labels"), "evaluation.risk_labels names a label twice")
-        if not binary and not evaluation.ordinal and evaluation.risk_labels is None:
+        if not binary and not evaluation.ordinal and not data.multi_label and evaluation.risk_labels is None:
             self.report("risk-labels-missing", ("data", "labels"),
                         f"with {len(names)} labels and no evaluation.risk_labels, only the crisis patterns flag "
                         "messages for a human in serving: the model's predictions never do",
@@ -506,7 +523,7 @@ class _Rules:
             return
         names = data.label_names
         evaluation = self.s.get("evaluation")
-        graded = evaluation is not None and (evaluation.ordinal or bool(evaluation.risk_labels))
+        graded = data.multi_label or (evaluation is not None and (evaluation.ordinal or bool(evaluation.risk_labels)))
         if safety.suites and len(names) != 2 and not graded:
             self.report("suite-needs-binary", ("safety", "suites"),
                         "built-in suites expect two labels (the positive label is the risk class), or graded "
@@ -561,6 +578,10 @@ class _Rules:
         ensemble = self.s.get("ensemble")
         if ensemble is None or getattr(self.s.get("spec"), "task", None) != "classification":
             return
+        data = self.s.get("data")
+        if data is not None and data.multi_label and ensemble.rule == "majority":
+            self.report("field-unsupported", ("ensemble", "rule"), 'rule = "majority" counts one label per member; '
+                        "a multi-label model gives several", 'use rule = "mean" or "max"')
         for i, rel in enumerate(ensemble.members):
             self._other_classifier(rel, ("ensemble", "members", i), "member-invalid", f"ensemble.members[{i}]")
 
@@ -599,6 +620,9 @@ class _Rules:
             self.report(code, where, f"{quote(rel)} is this spec ({info.name}); name another one")
         elif other.ensemble is not None:
             self.report(code, where, f"{quote(rel)} is an ensemble itself; name its members instead")
+        elif data is not None and other.data.multi_label != data.multi_label:
+            self.report(code, where, f"{quote(rel)} is {'' if other.data.multi_label else 'not '}multi-label and this "
+                        f"spec is {'' if data.multi_label else 'not'}; they must be the same kind of model")
         elif data is not None and other.data.label_names != data.label_names:
             self.report(code, where, f"{quote(rel)} has labels {other.data.label_names}, this spec "
                         f"{data.label_names}; they must be the same, in the same order")

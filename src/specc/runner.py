@@ -209,7 +209,7 @@ def _result(stage: StageRun) -> str:
     source = metrics if stage.name == "evaluate" else metrics.get("validation", metrics)
     shown = ", ".join(f"{k} {source[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc")
                       if isinstance(source.get(k), (int, float)))
-    if stage.name == "evaluate" and metrics.get("threshold"):
+    if stage.name == "evaluate" and (metrics.get("threshold") or {}).get("threshold") is not None:
         shown += f"; threshold {metrics['threshold']['threshold']:.4f}"
     failed = sum(not g["passed"] for g in metrics.get("gates") or [])
     return shown + (f"; {failed} gate(s) FAILED" if failed else "")

@@ -184,6 +184,11 @@ class Data(Section):
     """Label names in id order (`["non-suicide", "suicide"]`), or a name-to-id table."""
     max_length: Annotated[int, Field(ge=8, le=32768)] = 512
     """Longest input in tokens; longer texts are truncated."""
+    multi_label: bool = False
+    """Each text has zero or more of the labels (a multi-label head: one yes/no per label, sigmoid scores):
+    the label column holds the names joined by `label_separator` (empty: none of them)."""
+    label_separator: Annotated[str, Field(min_length=1, max_length=8)] = "|"
+    """With `multi_label`: what separates label names in the label column."""
     extra_train: list[str] = []
     """More training files with the same columns, added to `train` (for example reviewed feedback that
     `specc feedback export` wrote: `["data/feedback/<spec>/v0001.csv"]`)."""
@@ -407,7 +412,8 @@ GateMetric = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc
 
 
 class Threshold(Section):
-    """How the decision threshold on the positive label's score is chosen (two labels only)."""
+    """How the decision threshold on the positive label's score is chosen (two labels; for multi-label
+    specs, one threshold per label)."""
 
     target_recall: Annotated[float, Field(gt=0.0, le=1.0)]
     """Pick, on the validation split, the most precise threshold whose recall of the positive label is at
@@ -449,6 +455,9 @@ class Evaluation(Section):
     """The labels are ordered risk levels, lowest first (their id order), as in a graded scale
     (supportive, indicator, ideation, behavior, attempt): evaluation reports under-triage (a level
     predicted lower than the true one) per level, and the `under_triage` gates can be used."""
+    label_thresholds: dict[str, Annotated[float, Field(gt=0.0, lt=1.0)]] | None = None
+    """Multi-label specs: a fixed decision threshold per label (the others use `threshold`'s choice, or
+    0.5), e.g. `{ plan = 0.3 }` to flag "plan" more readily."""
     risk_labels: list[str] | None = None
     """Labels that need a human: serving flags a message predicted as one of them (or whose scores for
     them add up to the threshold, 0.5 by default) for human attention with crisis resources. Default: the
