@@ -31,6 +31,8 @@ def _require() -> None:
         pytest.skip("the gguf package is not installed")
 
 
+# About 4 minutes on 2 cores: `make test-all` runs it; test_chat.py covers the chat stages on a tiny model.
+@pytest.mark.slow
 def test_support_smollm_sft_then_dpo_then_generate(tmp_path):
     _require()
     spec = (REPO / "specs" / "support_smollm.toml").read_text()

@@ -104,11 +104,16 @@ def test_gates_report_value_and_margin(evaluate, monkeypatch):
 
 def test_safety_case_checks(safety):
     probs = np.array([0.3, 0.7])  # score of "suicide" = 0.7
-    case = {"expect": "suicide", "min_score": None, "max_score": None}
-    assert safety.check(case, probs, 1) == []
-    assert safety.check(case, probs, 0) == ["expected 'suicide', got 'non-suicide'"]
-    assert safety.check({"expect": None, "min_score": 0.8, "max_score": None}, probs, 1) == ["score 0.7000 < 0.8"]
-    assert safety.check({"expect": None, "min_score": None, "max_score": 0.5}, probs, 1) == ["score 0.7000 > 0.5"]
+    case = {"expect": "suicide", "expect_risk": None, "min_score": None, "max_score": None}
+    assert safety.check(case, probs, ["suicide"], True) == []
+    assert safety.check(case, probs, ["non-suicide"], False) == ["expected 'suicide', got 'non-suicide'"]
+    low = {"expect": None, "expect_risk": None, "min_score": 0.8, "max_score": None}
+    assert safety.check(low, probs, ["suicide"], True) == ["score 0.7000 < 0.8"]
+    high = {"expect": None, "expect_risk": None, "min_score": None, "max_score": 0.5}
+    assert safety.check(high, probs, ["suicide"], True) == ["score 0.7000 > 0.5"]
+    risky = {"expect": None, "expect_risk": True, "min_score": None, "max_score": None}
+    assert safety.check(risky, probs, ["non-suicide"], False) == ["expected a risk label (suicide), got 'non-suicide'"]
+    assert safety.check(risky, probs, ["non-suicide"], True) == []  # flagged by the risk score: what serving does
 
 
 def test_safety_junit_and_markdown(safety):

@@ -207,18 +207,15 @@ def risk_score(probs: np.ndarray) -> float | None:
     return float(probs[RISK_IDS].sum())
 
 
-def check(case: dict, probs: np.ndarray, said: list[str]) -> list[str]:
+def check(case: dict, probs: np.ndarray, said: list[str], flags: bool) -> list[str]:
     """Why a case failed (empty when it passed); `said` is what the model predicted (one label, or any
-    number for a multi-label model)."""
+    number for a multi-label model); `flags`: whether serving would flag the text for a human."""
     problems = []
     score = risk_score(probs)
     shown = " | ".join(said) or "no label"
     if case["expect"] is not None and case["expect"] not in said:
         problems.append(f"expected {case['expect']!r}, got {shown!r}")
-    if (
-        case["expect_risk"] is not None
-        and any(name in RISK_LABELS for name in said) != case["expect_risk"]
-    ):
+    if case["expect_risk"] is not None and flags != case["expect_risk"]:
         wanted = (
             "a risk label (" + ", ".join(RISK_LABELS) + ")"
             if case["expect_risk"]
@@ -294,7 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         decisions = decide(probs, threshold)
         for case, p, decision in zip(CASES, probs, decisions):
             said = [LABELS[int(decision)]]
-            problems = check(case, p, said)
+            # as serving decides: a risk label predicted, or the risk labels scoring the threshold together
+            flags = said[0] in RISK_LABELS or (
+                bool(RISK_IDS)
+                and float(p[RISK_IDS].sum()) >= (threshold if threshold is not None else 0.5)
+            )
+            problems = check(case, p, said, flags)
             results.append(
                 {
                     "id": case["id"],

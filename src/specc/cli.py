@@ -234,6 +234,7 @@ def feedback_export(spec: SpecArg,
         raise _fail(exc) from None
     if result.version is None:
         _say("nothing new to export: no item was reviewed since the last version"
+             + (f" ({result.discarded} discarded, noted)" if result.discarded else "")
              + (f" ({result.skipped} with a label this spec does not have)" if result.skipped else ""))
         return
     _say(f"wrote {result.csv_path} (version {result.version}: {result.rows} rows, {result.discarded} discarded"

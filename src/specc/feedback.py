@@ -21,6 +21,7 @@ from .errors import OutputError, UsageError
 from .write import write_file_atomic
 
 _VERSION = re.compile(r"^v(\d{4})\.card\.json$")
+DISCARDED = "discarded.json"  # items reviewers discarded and no version holds
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,24 @@ def _earlier(out_dir: Path) -> tuple[int, set[str]]:
         except (OSError, ValueError):
             raise UsageError(f"{path} is damaged; fix or remove it before exporting again") from None
         seen.update(card.get("item_ids", []))
+    ledger = out_dir / DISCARDED
+    if ledger.is_file():
+        try:
+            seen.update(json.loads(ledger.read_text(encoding="utf-8")).get("item_ids", []))
+        except (OSError, ValueError):
+            raise UsageError(f"{ledger} is damaged; fix or remove it before exporting again") from None
     return last, seen
+
+
+def _label(item: dict, labels: list[str], multi: bool, separator: str) -> str | None:
+    """The reviewer's label as a cell of the label column ("" for none of a multi-label spec's labels);
+    None when the item has no usable label."""
+    given = item["review"].get("label")
+    if multi and isinstance(given, list) and all(isinstance(n, str) and n in labels for n in given):
+        return separator.join(n for n in labels if n in given)
+    if not multi and isinstance(given, str) and given in labels:
+        return given
+    return None
 
 
 def export(spec, root: Path, out_dir: Path | None = None) -> Export:
@@ -71,14 +89,25 @@ def export(spec, root: Path, out_dir: Path | None = None) -> Export:
     if spec.data is None:
         raise UsageError(f"{spec.name} is not a classification spec; feedback is for classifiers")
     out_dir = out_dir or root / "data" / "feedback" / spec.name
-    labels = set(spec.data.label_names)
+    labels = spec.data.label_names
+    multi, separator = spec.data.multi_label, spec.data.label_separator
     last, seen = _earlier(out_dir)
     fresh = [i for i in reviewed_items(root, spec.name) if i.get("item_id") not in seen]
-    kept = [i for i in fresh if i["review"].get("label") in labels]
+    cells = {i["item_id"]: _label(i, labels, multi, separator) for i in fresh}
+    kept = [i for i in fresh if cells[i["item_id"]] is not None]
     discarded = [i for i in fresh if i["review"].get("label") is None]
     skipped = len(fresh) - len(kept) - len(discarded)
-    if not kept and not discarded:
-        return Export(None, None, 0, 0, skipped)
+    if not kept:
+        if discarded:  # no rows to write: remember the discarded items so that they are not counted again
+            ledger = out_dir / DISCARDED
+            earlier = json.loads(ledger.read_text(encoding="utf-8")).get("item_ids", []) if ledger.is_file() else []
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                write_file_atomic(ledger, (json.dumps({"item_ids": earlier + [i["item_id"] for i in discarded]},
+                                                      indent=2) + "\n").encode("utf-8"))
+            except OSError as exc:
+                raise OutputError(f"cannot write {ledger}: {exc.strerror or exc}") from None
+        return Export(None, None, 0, len(discarded), skipped)
     version = last + 1
     stem = f"v{version:04d}"
     text_col, label_col = spec.data.text_column, spec.data.label_column
@@ -88,12 +117,12 @@ def export(spec, root: Path, out_dir: Path | None = None) -> Export:
     provenance = []
     for item in kept:
         row_id = f"fb-{item['item_id']}"
-        writer.writerow([row_id, item["text"], item["review"]["label"], "reviewed-flag"])
+        writer.writerow([row_id, item["text"], cells[item["item_id"]], "reviewed-flag"])
         provenance.append({
             "id": row_id, "item_id": item["item_id"], "received": item.get("received"),
             "reviewed": item["review"].get("reviewed"), "reviewer": item["review"].get("reviewer"),
             "served_by": item.get("model"), "model_label": item.get("predicted"), "model_score": item.get("score"),
-            "screened": item.get("screened"), "label": item["review"]["label"],
+            "screened": item.get("screened"), "label": cells[item["item_id"]],
         })
     changed = sum(1 for p in provenance if p["model_label"] != p["label"])
     card = {

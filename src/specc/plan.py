@@ -94,7 +94,9 @@ def build_plan(checked: Checked) -> dict:
             "text_column": data.text_column,
             "label_column": data.label_column,
             "max_length": data.max_length,
-            "extra_train": [_data_file(data, rel) for rel in data.extra_train],
+            # by extension: exported feedback is CSV whatever format the main files have
+            "extra_train": [{"path": _rel(rel), "format": DATA_SUFFIXES[Path(rel).suffix.lower()]}
+                            for rel in data.extra_train],
         },
         "stages": stages,
         "evaluation": {

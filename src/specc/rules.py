@@ -13,7 +13,7 @@ threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-lab
 suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning), warmup-ignored
 (warning), launcher-needs-torchrun, strategy-quantization-unsupported, deepspeed-offload-needs-zero3,
 package-missing (warning; an error at run time), tuning-space-empty, tuning-needs-lora, tuning-needs-validation,
-bad-range, gate-needs-ordinal, risk-labels-missing (warning), member-invalid, ab-spec-invalid.
+bad-range, gate-needs-ordinal, gate-bound-wrong-side, risk-labels-missing (warning), member-invalid, ab-spec-invalid.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ class _Rules:
         for split, rel, where in files:
             if rel is None:
                 continue
-            fmt = data.format if data.format != "auto" else DATA_SUFFIXES.get(Path(rel).suffix.lower())
+            by_suffix = data.format == "auto" or split == "extra_train"  # extra files go by their extension
+            fmt = DATA_SUFFIXES.get(Path(rel).suffix.lower()) if by_suffix else data.format
             if fmt is None:
                 self.report("data-format-unknown", where,
                             f"cannot tell the format of {quote(rel)} from its extension",
@@ -183,8 +184,9 @@ class _Rules:
                             did_you_mean(column, columns) or "columns: " + ", ".join(columns[:20]))
                 return
         names = set(data.label_names)
-        if data.multi_label:
-            values = [name for v in values for name in v.split(data.label_separator) if name.strip()]
+        if data.multi_label:  # several names per cell; an empty cell (or a JSON null) is none of them
+            values = [name.strip() for v in values if v != "None" for name in v.split(data.label_separator)
+                      if name.strip()]
         unknown = sorted({v for v in values if v not in names})
         if unknown and not any(d.code == "label-unknown" and d.path == "data.labels" for d in self.out):
             shown = ", ".join(quote(v) for v in unknown[:5])
@@ -467,6 +469,12 @@ class _Rules:
                 self.report("label-unknown", ("evaluation", "risk_labels", i),
                             f"evaluation.risk_labels[{i}] = {quote(label)} is not one of data.labels",
                             did_you_mean(label, names))
+        positive = evaluation.positive_label or names[-1]
+        if binary and not multi and evaluation.risk_labels is not None and evaluation.risk_labels != [positive]:
+            self.report("conflicting-fields", ("evaluation", "risk_labels"),
+                        f"with two labels the risk label is the positive label ({quote(positive)}); "
+                        f"evaluation.risk_labels = {evaluation.risk_labels} disagrees",
+                        "remove evaluation.risk_labels, or change evaluation.positive_label")
         if evaluation.risk_labels is not None and len(set(evaluation.risk_labels)) != len(evaluation.risk_labels):
             self.report("bad-value", ("evaluation", "risk_labels"), "evaluation.risk_labels names a label twice")
         if not binary and not evaluation.ordinal and not data.multi_label and evaluation.risk_labels is None:
@@ -485,6 +493,10 @@ class _Rules:
                 self.report("gate-bound-missing", where + ("metric",),
                             f"evaluation.gates[{i}] needs exactly one of min or max",
                             f"for example min = 0.9 for {gate.metric}")
+            if gate.metric in ("under_triage", "severe_under_triage", "ece") and gate.min is not None:
+                self.report("gate-bound-wrong-side", where + ("min",),
+                            f"lower is better for {gate.metric}: a minimum would fail good models and pass bad ones",
+                            f"use max = ... for {gate.metric}", prefer="key")
             if gate.metric in ("under_triage", "severe_under_triage") and not evaluation.ordinal:
                 self.report("gate-needs-ordinal", where + ("metric",),
                             f"{gate.metric} is measured on ordered risk levels; evaluation.ordinal is not set",
