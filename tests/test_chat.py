@@ -236,7 +236,7 @@ def _run(project: Path) -> subprocess.CompletedProcess:
     ("none", True, "continue"),
     ("4bit", True, "continue"),
     ("none", True, "merge"),
-    ("none", False, None),
+    pytest.param("none", False, None, marks=pytest.mark.slow),  # full fine-tuning: `make test-all`
 ], ids=["lora-continue", "qlora-continue", "lora-merge", "full"])
 def test_dpo_reference_is_the_sft_model(tmp_path, tiny_models, quant, lora, adapter):
     project = _project(tmp_path, chat_spec(tiny_models["chat"], quant=quant, lora=lora, adapter=adapter))

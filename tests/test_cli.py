@@ -34,7 +34,8 @@ def test_plan_json_is_versioned_and_stable(project: Path, specc):
     assert plan["plan_version"] == 1
     assert plan["stages"][0]["warmup_steps"] == 0.1  # warmup_ratio becomes transformers 5's float warmup_steps
     assert plan["stages"][0]["effective_batch_size"] == 16
-    assert plan["labels"] == {"names": ["non-suicide", "suicide"], "positive": "suicide", "average": "binary"}
+    assert plan["labels"] == {"names": ["non-suicide", "suicide"], "positive": "suicide", "average": "binary",
+                              "multi_label": False, "separator": None}
 
 
 def test_run_rejects_an_unknown_stage(project: Path, specc):

@@ -27,13 +27,16 @@ def _load_script(path: Path, name: str):
 
 @pytest.fixture(scope="module")
 def graded_run(tmp_path_factory):
-    """One full `specc run` of the graded spec in a copy of the project."""
+    """One `specc run` of the graded spec in a copy of the project, at 4 epochs instead of 6 to keep the
+    default test run short (validation F1 0.93 at epoch 4 against 0.96 at 6)."""
     import shutil
 
     from tests.conftest import run_specc
 
     root = tmp_path_factory.mktemp("graded")
     shutil.copytree(REPO / "specs", root / "specs")
+    spec = root / SPEC
+    spec.write_text(spec.read_text().replace("epochs = 6", "epochs = 4"))
     result = run_specc("run", SPEC, cwd=root, timeout=1200)
     return root, result
 

@@ -37,7 +37,7 @@ max_length = 64
 
 [[stages]]
 kind = "sft"
-epochs = 3
+epochs = 2
 batch_size = 16
 learning_rate = 1e-4
 warmup_ratio = 0.1
@@ -114,7 +114,7 @@ def test_multi_label_trains_evaluates_with_per_label_thresholds(trained):
     gates = {g["name"]: g for g in metrics["gates"]}
     assert gates["recall[past_attempt]"]["value"] == pytest.approx(metrics["per_class"]["past_attempt"]["recall"])
     assert "recall[plan+past_attempt]" in gates
-    assert metrics["roc_auc"] > 0.5  # it learned something (3 epochs on 500 posts)
+    assert metrics["roc_auc"] > 0.5  # it learned something (2 epochs on 500 posts)
     threshold_file = json.loads((evaluate / "threshold.json").read_text())
     assert threshold_file["thresholds"] == metrics["thresholds"]
     safety = json.loads((root / "runs" / "signals" / "safety" / "safety.json").read_text())
