@@ -4,6 +4,7 @@ run the real `specc` command line in a subprocess."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -32,6 +33,15 @@ def run_specc(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Complet
 @pytest.fixture
 def specc():
     return run_specc
+
+
+def import_script(path: Path, name: str):
+    """A generated script imported as module `name` (registered in sys.modules, as dataclasses need)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 # A small classifier spec on a slice of the demo posts: for tests that train many times (tuning, faults).

@@ -3,10 +3,8 @@ output and the model card, tested on the generated code itself (imported from ge
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -14,17 +12,9 @@ import pytest
 
 from specc.suites import SUITES
 
-from .conftest import REPO
+from .conftest import REPO, import_script
 
 np = pytest.importorskip("numpy")
-
-
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +31,13 @@ def generated(tmp_path_factory) -> Path:
 def evaluate(generated):
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
-    return _load(generated / "evaluate.py", "generated_evaluate")
+    return import_script(generated / "evaluate.py", "generated_evaluate")
 
 
 @pytest.fixture(scope="module")
 def safety(generated):
     pytest.importorskip("torch")
-    return _load(generated / "safety.py", "generated_safety")
+    return import_script(generated / "safety.py", "generated_safety")
 
 
 def test_threshold_is_the_most_precise_one_that_meets_the_recall_target(evaluate):
@@ -133,7 +123,7 @@ def test_safety_junit_and_markdown(safety):
 
 
 def test_model_card_says_what_a_reviewer_needs(generated):
-    card = _load(generated / "model_card.py", "generated_model_card")
+    card = import_script(generated / "model_card.py", "generated_model_card")
     evaluation = {"split": "test", "examples": 80, "threshold": {"threshold": 0.42, "target_recall": 0.95},
                   "accuracy": 0.9, "precision": 0.8, "recall": 0.96, "f1": 0.87, "roc_auc": 0.95, "pr_auc": 0.9,
                   "calibration": {"ece": 0.03},

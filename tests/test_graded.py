@@ -4,25 +4,16 @@ model whose highest level's recall is too low fails its gate."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, import_script
 
 SPEC = "specs/graded_cssrs.toml"
 LEVELS = ["supportive", "indicator", "ideation", "behavior", "attempt"]
-
-
-def _load_script(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +66,7 @@ def test_ordinal_summary_and_group_scores_are_exact(tmp_path):
 
     compiled = compile_spec(check(REPO / SPEC, REPO))
     write(compiled)
-    evaluate = _load_script(REPO / "generated" / "graded-cssrs" / "evaluate.py", "graded_evaluate")
+    evaluate = import_script(REPO / "generated" / "graded-cssrs" / "evaluate.py", "graded_evaluate")
     # true levels and predictions (ids 0..4)
     labels = np.array([0, 1, 2, 3, 4, 4, 3, 2])
     preds = np.array([1, 1, 0, 3, 2, 4, 3, 2])

@@ -88,7 +88,8 @@ def build_plan(checked: Checked) -> dict:
             "separator": spec.data.label_separator if multi else None,
         },
         "quantization": spec.quantization.model_dump(mode="json"),
-        "lora": _lora_entry(spec, family, head=list(family.classification_head)),
+        "lora": _lora_entry(spec, family, head=["classifier"] if spec.model.pooling == "mean"
+                            else list(family.classification_head)),
         "data": {
             "splits": splits,
             "text_column": data.text_column,
@@ -346,6 +347,8 @@ def _model_entry(spec: Spec, info, num_labels: int | None) -> dict:
     }
     if spec.spec.task == "chat":
         entry["gguf_file"] = info.gguf.name if info.gguf is not None else spec.model.gguf_file
+    else:
+        entry["pooling"] = spec.model.pooling
     return entry
 
 

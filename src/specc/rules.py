@@ -13,7 +13,8 @@ threshold-needs-binary, threshold-needs-validation, gate-bound-missing, gate-lab
 suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code (warning), warmup-ignored
 (warning), launcher-needs-torchrun, strategy-quantization-unsupported, deepspeed-offload-needs-zero3,
 package-missing (warning; an error at run time), tuning-space-empty, tuning-needs-lora, tuning-needs-validation,
-bad-range, gate-needs-ordinal, gate-bound-wrong-side, risk-labels-missing (warning), member-invalid, ab-spec-invalid.
+bad-range, gate-needs-ordinal, gate-bound-wrong-side, risk-labels-missing (warning), member-invalid, ab-spec-invalid,
+pooling-strategy-unsupported.
 """
 
 from __future__ import annotations
@@ -340,6 +341,9 @@ class _Rules:
                             f"[{name}] is for classifiers; chat models are checked by [safety] cases",
                             f"remove [{name}] and add [safety] cases (checks, contains_any, regex, ...)",
                             prefer="key")
+        if getattr(self.s.get("model"), "pooling", "native") != "native":
+            self.report("field-unsupported", ("model", "pooling"), "model.pooling is for classifiers",
+                        "remove model.pooling: a chat model's head is its language-model head")
         info_model = self.model_info
         if info_model is not None and info_model.family is not None and info_model.family.kind != "decoder":
             self.report("model-not-causal-lm", ("model", "base"),
@@ -687,6 +691,11 @@ class _Rules:
                             f'set strategy = "{name}", or remove [compute.{name}]', prefer="key")
         if compute.strategy == "ddp":
             return
+        if getattr(self.s.get("model"), "pooling", "native") == "mean":
+            self.report("pooling-strategy-unsupported", ("compute", "strategy"),
+                        f"model.pooling = \"mean\" trains with strategy = \"ddp\" only; {compute.strategy} "
+                        "sharding of specc's mean-pooling head is not supported",
+                        'use strategy = "ddp", or model.pooling = "native"')
         quant = getattr(self.s.get("quantization"), "mode", "none")
         ds = compute.deepspeed
         if compute.strategy == "fsdp" and quant != "none":

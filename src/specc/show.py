@@ -31,7 +31,8 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
     rows = [("spec", f"{spec['name']} ({spec['task']}), sha256 {spec['hash'][:12]}")]
     if spec["description"]:
         rows.append(("", spec["description"]))
-    rows.append(("model", f"{model['base']} [{model['source']}, family {model['family']}]"))
+    pooled = f", pooling {model['pooling']}" if model.get("pooling", "native") != "native" else ""
+    rows.append(("model", f"{model['base']} [{model['source']}, family {model['family']}{pooled}]"))
     q = plan["quantization"]
     rows.append(("quant", "none" if q["mode"] == "none" else
                  f"{q['mode']} {q['quant_type']}, double quant {q['double_quant']}, compute {q['compute_dtype']}"))

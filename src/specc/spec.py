@@ -76,6 +76,11 @@ class Model(Section):
     """Size of the classification head; defaults to the number of `data.labels`."""
     trust_remote_code: bool = False
     """Run code that ships with the model. Off unless you have read that code."""
+    pooling: Literal["native", "mean"] = "native"
+    """How a classifier turns the token vectors into one vector for its head: `native` is the
+    architecture's own head (BERT: the pooler on the [CLS] token; decoders: the last token); `mean`
+    averages the vectors of the real tokens (padding left out) and adds one linear layer, the pooling
+    that sentence-embedding models such as all-MiniLM-L6-v2 were trained with."""
     gguf_file: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.gguf$")] | None = None
     """For a package or folder that holds several GGUF files: which one. A GGUF base model is dequantized
     once into a plain model folder (cached under ~/.cache/specc/models) and reused by every stage."""
