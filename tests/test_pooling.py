@@ -69,6 +69,8 @@ def test_mean_pooled_model_trains_saves_and_evaluates(trained):
         keys = list(handle.keys())
     assert any("classifier" in k for k in keys), keys[:10]
     assert not any("pooler" in k for k in keys), "the unused [CLS] pooler is not kept"
+    train = json.loads((root / "runs" / "tiny" / "train" / "metrics.json").read_text())["train"]
+    assert train["total_flos"] > 0  # the Trainer counts the head's FLOPs through num_parameters
     report = json.loads((root / "runs" / "tiny" / "evaluate" / "metrics.json").read_text())
     assert report["spec"] == "tiny" and report["examples"] == 24 and 0.0 <= report["roc_auc"] <= 1.0
 
