@@ -451,9 +451,10 @@ class MeanPoolClassifier(torch.nn.Module):
     def device(self) -> torch.device:
         return self.classifier.weight.device
 
-    def floating_point_ops(self, inputs: dict) -> int:
-        """Training FLOPs of one batch as the Trainer counts them (its total_flos)."""
-        return self.encoder.floating_point_ops(inputs)
+    def num_parameters(self, exclude_embeddings: bool = False) -> int:
+        """Parameters of the encoder and the head (the Trainer's total_flos counts 6 x these x tokens)."""
+        head = sum(p.numel() for p in self.classifier.parameters())
+        return self.encoder.num_parameters(exclude_embeddings=exclude_embeddings) + head
 
     def activation_checkpointing_enable(self, **kwargs):
         """Recompute the encoder's activations in the backward pass (the stage's gradient_checkpointing)."""
