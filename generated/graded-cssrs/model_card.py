@@ -75,6 +75,7 @@ TRAINING = {
     "save_total_limit": 2,
     "seed": 42,
     "group_by_length": True,
+    "max_length": 96,
 }
 GATES = [
     {

@@ -66,6 +66,7 @@ TRAINING = {
     "save_total_limit": 2,
     "seed": 7,
     "group_by_length": True,
+    "max_length": 128,
 }
 GATES = [
     {

@@ -630,7 +630,7 @@ def memory_estimate(plan: dict, arch: dict, stage_index: int = 0, seq_len: int |
                     device: str = "cuda") -> dict:
     """Estimated peak memory of training stage `stage_index`, in bytes, by part.
 
-    seq_len: tokens per example; defaults to `data.max_length` (every batch padded to the limit: the
+    seq_len: tokens per example; defaults to the stage's max_length (every batch padded to the limit: the
     worst case). Pass the mean token length of the data for a typical step.
     device: "cuda" (default; fused attention kernels, 1-byte dropout masks) or "cpu" (what PyTorch's
     CPU kernels keep: float dropout masks, attention scores materialised when attention dropout is on;
@@ -668,7 +668,7 @@ def memory_estimate(plan: dict, arch: dict, stage_index: int = 0, seq_len: int |
         f"{quant['mode']} weights for the linear layers of the blocks; the rest upcast to fp32 by "
         f"peft's prepare_model_for_kbit_training",
         f"every batch {stage['batch_size']} x {seq} tokens"
-        + (" (data.max_length: the worst case)" if seq_len is None else ""),
+        + (" (the stage's max length: the worst case)" if seq_len is None else ""),
     ]
 
     # weights

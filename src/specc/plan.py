@@ -71,7 +71,7 @@ def build_plan(checked: Checked) -> dict:
         entry = _training(stage, spec.name)
         del entry["model_dir"]  # the classifier's evaluation names its model folder itself
         entry.update(script="train.py", eval_batch_size=stage.eval_batch_size or stage.batch_size * 2,
-                     group_by_length=stage.group_by_length)
+                     group_by_length=stage.group_by_length, max_length=stage.max_length or data.max_length)
         stages.append(entry)
     train_stage = stages[0]
     ev = spec.evaluation

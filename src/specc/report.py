@@ -45,9 +45,9 @@ def _token_counts(plan: dict, root: Path, tokenizer_dir: Path | None) -> dict | 
         return None
     if plan["spec"]["task"] == "chat":
         columns = tuple(c for c in (data["user_column"], data["assistant_column"], data["messages_column"]) if c)
-        max_length = plan["stages"][0]["max_length"]
     else:
-        columns, max_length = (data["text_column"],), data["max_length"]
+        columns = (data["text_column"],)
+    max_length = plan["stages"][0]["max_length"]  # what training reads of each example
     rows = (entry["rows"]["column"], entry["rows"]["value"]) if entry.get("rows") else None
     stat = path.stat()
     return _count_tokens(str(path.resolve()), stat.st_mtime_ns, stat.st_size, entry["format"], columns, rows,

@@ -14,7 +14,7 @@ suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code 
 (warning), launcher-needs-torchrun, strategy-quantization-unsupported, deepspeed-offload-needs-zero3,
 package-missing (warning; an error at run time), tuning-space-empty, tuning-needs-lora, tuning-needs-validation,
 bad-range, gate-needs-ordinal, gate-bound-wrong-side, risk-labels-missing (warning), member-invalid, ab-spec-invalid,
-pooling-strategy-unsupported.
+pooling-strategy-unsupported, max-length-above-data.
 """
 
 from __future__ import annotations
@@ -233,10 +233,12 @@ class _Rules:
                 if getattr(stage, "kind", "sft") != "sft":
                     self.report("stage-unsupported", ("stages", i, "kind"),
                                 f'kind = "{stage.kind}" needs task = "chat"', 'use kind = "sft"')
-                elif getattr(stage, "max_length", None) is not None:
-                    self.report("field-unsupported", ("stages", i, "max_length"),
-                                "a classification stage takes its max length from data.max_length",
-                                "move it to data.max_length", prefer="key")
+                elif (getattr(stage, "max_length", None) or 0) > getattr(self.s.get("data"), "max_length", 1 << 30):
+                    self.report("max-length-above-data", ("stages", i, "max_length"),
+                                f"max_length ({stage.max_length}) is above data.max_length "
+                                f"({self.s['data'].max_length}): evaluation and serving read only "
+                                "data.max_length tokens of each text",
+                                "lower it to data.max_length or less (or raise data.max_length)")
         elif task == "chat":
             self._chat_stages(stages)
 
@@ -782,12 +784,16 @@ class _Rules:
                     self.report("tuning-needs-lora", ("tuning", "space", key),
                                 f"tuning.space.{key} varies a LoRA setting but the spec has no [lora] section",
                                 f"add [lora], or remove {key}", prefer="key")
+        stages = self.s.get("stages") or []
+        if "max_length" in given and stages and getattr(stages[0], "max_length", None) is not None:
+            self.report("conflicting-fields", ("tuning", "space", "max_length"),
+                        "tuning.space.max_length varies data.max_length, but the stage sets its own training "
+                        "max_length", "remove one of them", prefer="key")
         data = self.s.get("data")
         if data is not None and getattr(data, "validation", "x") is None:
             self.report("tuning-needs-validation", ("tuning",),
                         "a study scores each trial on the validation split, and [data] has none",
                         "add data.validation", prefer="key")
-        stages = self.s.get("stages") or []
         if stages and getattr(stages[0], "eval_strategy", "epoch") == "no":
             self.report("tuning-needs-validation", ("stages", 0, "eval_strategy"),
                         'a study scores each trial on its evaluations, and the stage has eval_strategy = "no"',

@@ -378,8 +378,10 @@ class SftStage(_TrainingStage):
     group_by_length: bool = True
     """Batch texts of similar length together: far less padding with dynamic padding."""
     max_length: Annotated[int, Field(ge=8, le=131072)] | None = None
-    """Chat: longest conversation in tokens (default 1024); longer ones are truncated. Classification
-    specs set `data.max_length` instead."""
+    """Longest example in tokens while this stage trains; longer ones are truncated. Chat: the whole
+    conversation (default 1024). Classification: each text (default `data.max_length`, at most that);
+    evaluation and serving always read `data.max_length` tokens, so a shorter training length buys
+    speed (more epochs in the same time) at the cost of what training sees of long texts."""
 
 
 class DpoStage(_TrainingStage):
