@@ -17,6 +17,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+# Test files that train for minutes, in the order they start. `make test` runs the suite on two workers
+# (pytest-xdist, one file per worker at a time): starting the long files first keeps one worker from
+# finishing early while the other is still deep in a long file. Within a file the order is unchanged.
+LONG_FILES = ("test_graded.py", "test_chat.py", "test_multilabel.py", "test_feedback_ab.py", "test_chat_serve.py",
+              "test_faults.py", "test_tune_track.py", "test_pooling.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project root holding a copy of specs/ (with the demo data)."""
