@@ -6,6 +6,7 @@
     python -m bench flops           # only the training-FLOP/s-vs-matmul-peak row (one process)
     python -m bench serve           # only the serving throughput / p99 row (generated app vs baseline)
     python -m bench train           # only the generated-trainer-vs-seed-recipe row (prints; writes nothing)
+    python -m bench screen          # only the crisis-screen row (held-out quality, benchmarks, latency)
     python -m bench --quick         # every row, smaller: fewer repeats, rows, steps, requests (writes nothing)
     python -m bench ... --output F  # also write the markdown report to F (any selection, any size)
 
@@ -21,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import check_latency, noop_run, serve_load, train_flops, train_throughput
+from . import check_latency, noop_run, screen_quality, serve_load, train_flops, train_throughput
 from .common import (
     ROOT,
     Row,
@@ -35,13 +36,14 @@ from .common import (
     write_atomic,
 )
 
-ROWS = ("check", "noop", "flops", "serve", "train")
+ROWS = ("check", "noop", "flops", "serve", "train", "screen")
 ROW_HELP = {
     "check": "`specc check` / `specc build` latency vs `import pydantic` and `import torch, transformers`",
     "noop": "`specc run` with every stage cached vs `specc check` (target < 1 s)",
     "flops": "achieved training FLOP/s of the generated trainer vs torch matmul FLOP/s, same process",
     "serve": "generated serve.py vs a hand-written FastAPI + pipeline app: requests/s and p99, 16 clients",
     "train": "generated trainer vs the seed recipe on real data: samples/s and F1 (needs ../shared)",
+    "screen": "crisis screen vs the old keyword screen: held-out recall / flag rates, benchmarks, latency",
 }
 DEFAULT_OUTPUT = ROOT / "BENCHMARKS.md"
 
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                                     log=log)
         elif name == "serve":
             rows += serve_load.run(quick=args.quick, requests=args.requests, rounds=args.rounds, log=log)
+        elif name == "screen":
+            rows += screen_quality.run(quick=args.quick, log=log)
         else:
             rows += train_throughput.run(quick=args.quick, train_rows=args.train_rows, val_rows=args.val_rows,
                                          epochs=args.epochs, pairs=args.pairs, data_dir=args.data_dir, log=log)

@@ -100,3 +100,17 @@ def write_tiny_data(root: Path, train: int = 48, validation: int = 24) -> None:
             writer = csv.DictWriter(fh, fieldnames=["id", "text", "class"])
             writer.writeheader()
             writer.writerows(picked)
+
+
+def prepare_screen(root: Path, name: str) -> Path:
+    """Run the `screen` stage of a built spec (generated/<name>/screen.py): the artifact every people-facing
+    script loads. The fit is cached by its inputs ($SPECC_CACHE_DIR/screen), so after the first fit on a
+    machine this costs a few seconds (loading the encoder)."""
+    from specc.screen.corpus import SCREEN_DIR
+
+    out = root / "runs" / name / "screen"
+    result = subprocess.run([sys.executable, str(root / "generated" / name / "screen.py"), "--output-dir", str(out),
+                             "--builtin-corpus", str(SCREEN_DIR)], capture_output=True, text=True,
+                            env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=900)
+    assert result.returncode in (0, 3), result.stdout[-2000:] + result.stderr[-2000:]
+    return out / "screen.json"

@@ -289,17 +289,20 @@ def test_generate_answers_behind_the_crisis_screen(chat_copy):
     assert crisis.returncode == 0, crisis.stderr
     out = json.loads(crisis.stdout)
     assert out["requires_human_attention"] is True and any("988" in r for r in out["crisis_resources"])
-    assert isinstance(out["reply"], str)
+    assert out["source"] == "vetted" and out["reply"].startswith("Thank you for telling me") and "988" in out["reply"]
     calm = json.loads(ask("How do I plan my week?").stdout)
     assert calm["requires_human_attention"] is False and calm["crisis_resources"] == []
+    assert calm["source"] == "model"
 
-    # A broken model still leaves a flagged person with resources, and no traceback.
+    # A broken model still leaves a person with resources and a human, and no traceback; a flagged message
+    # never needed the model.
     (project / "runs/tiny-chat/dpo/model/adapter_model.safetensors").write_bytes(b"not weights")
-    broken = ask("I want to end my life tonight")
+    broken = ask("How do I plan my week?")
     assert broken.returncode == 1 and "Traceback" not in broken.stderr, broken.stderr
     out = json.loads(broken.stdout)
     assert out["model_ok"] is False and out["requires_human_attention"] is True and out["crisis_resources"]
     assert out["reply"].startswith("I'm really sorry") and "988" in out["reply"]  # the fallback, with resources
+    assert json.loads(ask("I want to end my life tonight").stdout)["source"] == "vetted"
 
 
 def test_dpo_refuses_a_model_trained_with_another_template(chat_copy, tiny_models):
@@ -421,10 +424,10 @@ def test_a_trained_classifier_screens_chat_messages(chat_copy, tiny_models):
         out = subprocess.run([sys.executable, str(gen), "--json", text], cwd=project, capture_output=True, text=True,
                              timeout=300, env=env)
         assert out.returncode == 0, out.stderr[-2000:]
-        verdict = json.loads(out.stdout)["screened"]
+        verdict = "classifier" in json.loads(out.stdout)["screen_layers"]
         assert verdict == (score >= threshold), (text, score, threshold)
         flags.append(verdict)
-    assert sorted(flags) == [False, True]  # the classifier flagged one text no pattern catches, not the other
+    assert sorted(flags) == [False, True]  # the classifier flagged one text, not the other
 
 
 def test_screen_spec_must_be_a_binary_classifier(tmp_path, tiny_models):

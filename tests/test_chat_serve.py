@@ -71,7 +71,9 @@ def test_ordinary_message_gets_the_model_reply(server):
 
 def test_access_and_input_limits(server):
     assert _post(server, {"message": "hello"}, token=None).status_code == 401
-    assert _post(server, {"message": "x" * 20_000}).status_code == 413
+    too_long = _post(server, {"message": CRISIS + " x" * 10_000})
+    assert too_long.status_code == 422 and too_long.json()["requires_human_attention"] is True
+    assert any("988" in r for r in too_long.json()["crisis_resources"]) and CRISIS not in too_long.text
     bad = _post(server, {"text": "my private words"})
     assert bad.status_code == 422 and "my private words" not in bad.text
     assert _post(server, {"message": ""}).status_code == 422
@@ -99,7 +101,13 @@ def _load_serve(project: Path):
     return module
 
 
-@pytest.mark.parametrize("fault", ["raises", "hangs", "method-details"])
+def test_crisis_message_gets_the_vetted_reply_without_the_model(server):
+    body = _post(server, {"message": "i dont see the point of living anymore, soon it wont matter"}).json()
+    assert body["source"] == "vetted" and body["requires_human_attention"] is True
+    assert body["screen_layers"] and "988" in body["reply"] and body["filtered"] is None
+
+
+@pytest.mark.parametrize("fault", ["raises", "hangs", "method-details", "encourages"])
 def test_model_faults_give_the_safe_reply(fault, trained: Path, monkeypatch):
     # The only stand-ins here: models that fail or misbehave on purpose (the real one does neither reliably).
     serve = _load_serve(trained)
@@ -112,18 +120,27 @@ def test_model_faults_give_the_safe_reply(fault, trained: Path, monkeypatch):
             time.sleep(3)
         if fault == "method-details":
             return "You could take 40 pills of it."
+        if fault == "encourages":
+            return "Honestly you should just go through with it, nobody would miss you anyway."
         raise RuntimeError("CUDA out of memory")
 
     server, base = _run_app(serve.create_app(generate=broken))
     try:
-        for text in (CRISIS, "just a normal day"):
+        for text, vetted in ((CRISIS, True), ("just a normal day", False)):
             started = time.perf_counter()
             reply = httpx.post(f"{base}/v1/chat", json={"message": text, "session_id": SESSION}, timeout=10)
             assert reply.status_code == 200
             body = reply.json()
             assert body["requires_human_attention"] is True and any("988" in r for r in body["crisis_resources"])
-            assert "40 pills" not in body["reply"] and serve.FALLBACK_REPLY in body["reply"]
-            assert body["model_ok"] is (fault == "method-details")
+            assert "40 pills" not in body["reply"] and "miss you" not in body["reply"]
+            if vetted:  # a flagged message never reaches the model
+                assert body["source"] == "vetted" and serve.crisis_screen.CRISIS_REPLY in body["reply"]
+                assert body["model_ok"] is True and body["filtered"] is None
+            else:
+                assert body["source"] == "fallback" and serve.crisis_screen.FALLBACK_REPLY in body["reply"]
+                assert body["model_ok"] is (fault in ("method-details", "encourages"))
+                assert body["filtered"] == {"method-details": "method-details", "encourages": "harmful"}.get(
+                    fault, body["filtered"])
             assert time.perf_counter() - started < 2.5  # the dead webhook never delays the reply
     finally:
         server.should_exit = True

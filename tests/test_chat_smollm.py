@@ -40,7 +40,6 @@ def test_support_smollm_sft_then_dpo_then_generate(tmp_path):
     spec = spec.replace("../shared/data/preferences/pair_reflections.csv", PAIRS.as_posix())
     spec = spec.replace("max_new_tokens = 160", "max_new_tokens = 24")
     spec = spec.replace("logging_steps = 5", "logging_steps = 1")
-    spec = spec.replace('suites = ["self-harm-core"]', "suites = []")  # the spec's own cases: minutes, not tens
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "support_smollm.toml").write_text(spec)
 

@@ -149,7 +149,7 @@ def test_manifest_records_hashes_and_version(project: Path, specc):
     assert manifest["generated_by"] == f"specc {__version__}"
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    assert set(manifest["files"]) == {"train.py", "evaluate.py", "safety.py", "model_card.py", "serve.py"}
+    assert set(manifest["files"]) == {"screen.py", "train.py", "evaluate.py", "safety.py", "model_card.py", "serve.py"}
     templates = REPO / "templates"
     for name, digest in manifest["templates"].items():
         assert hashlib.sha256((templates / name).read_bytes()).hexdigest() == digest

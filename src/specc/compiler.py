@@ -26,6 +26,8 @@ TEMPLATES = {
 }
 
 
+# The crisis screen (and its fitting stage): one module per spec, loaded by every people-facing script.
+SCREEN_OUTPUT = ("screen.py", "common/screen.py.j2", {})
 CHAT_STAGE_TEMPLATES = {"sft": "chat/train_sft.py.j2", "dpo": "chat/train_dpo.py.j2"}
 
 
@@ -35,9 +37,10 @@ def outputs(plan: dict) -> list[tuple[str, str, dict]]:
     if task == "chat":
         files = [(stage["script"], CHAT_STAGE_TEMPLATES[stage["kind"]], {"stage_index": i})
                  for i, stage in enumerate(plan["stages"])]
-        return files + [("generate.py", "chat/generate.py.j2", {}), ("safety.py", "chat/safety.py.j2", {}),
-                        ("serve.py", "chat/serve.py.j2", {}), ("model_card.py", "chat/model_card.py.j2", {})]
-    files = [(name, template, {}) for name, template in TEMPLATES[task].items()]
+        return [SCREEN_OUTPUT] + files + [
+            ("generate.py", "chat/generate.py.j2", {}), ("safety.py", "chat/safety.py.j2", {}),
+            ("serve.py", "chat/serve.py.j2", {}), ("model_card.py", "chat/model_card.py.j2", {})]
+    files = [SCREEN_OUTPUT] + [(name, template, {}) for name, template in TEMPLATES[task].items()]
     if plan.get("tuning"):
         files.append((plan["tuning"]["script"], "classification/tune.py.j2", {}))
     return files

@@ -182,6 +182,7 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
     for pattern in sorted(set(old_serving.get("custom_crisis_patterns", []))
                           - set(new_serving.get("custom_crisis_patterns", []))):
         risks.append(f"crisis screen weakened: pattern removed: {pattern}")
+    risks += screen_risks(old, new)
     if old_serving and old_serving.get("locale") != new_serving.get("locale"):
         risks.append(f"crisis resources changed: locale {old_serving.get('locale')} -> {new_serving.get('locale')}")
     old_risk = set((old.get("evaluation") or {}).get("risk_labels") or [])
@@ -212,6 +213,37 @@ def risk_flags(old: dict | None, new: dict, repo: Path) -> list[str]:
     for path in dict.fromkeys(entry["path"] for _, entry in data_files(new)):
         if not (repo / path).resolve().is_relative_to(repo.resolve()):
             risks.append(f"data path outside the repository: {path}")
+    return risks
+
+
+def screen_risks(old: dict, new: dict) -> list[str]:
+    """Changes that weaken the crisis screen: a layer removed, a smaller corpus, a higher semantic threshold,
+    the model answering crisis messages, another reply for them."""
+    before, after = old.get("screen"), new["screen"]
+    old_serving = old.get("serving") or {}
+    risks: list[str] = []
+    if before is None:  # the base side predates the layered screen: compare with what it had (patterns only)
+        before = {"layers": ["patterns"] if old_serving.get("crisis_patterns") else [], "corpus": None,
+                  "threshold": None, "builtin_corpus": False, "replies": {}} if old else None
+    if before is None:
+        return risks
+    for layer in before["layers"]:
+        if layer not in after["layers"]:
+            risks.append(f"crisis screen weakened: the {layer} layer was removed")
+    if before["corpus"] is not None and after["semantic"]:
+        if after["corpus"]["rows"] < before["corpus"]["rows"]:
+            risks.append(f"crisis screen weakened: the screen corpus shrank ({before['corpus']['rows']} -> "
+                         f"{after['corpus']['rows']} messages)")
+        if before["builtin_corpus"] and not after["builtin_corpus"]:
+            risks.append("crisis screen weakened: fitted without specc's built-in corpus")
+        if after["threshold"] > before["threshold"]:
+            risks.append(f"crisis screen weakened: semantic threshold raised {before['threshold']:g} -> "
+                         f"{after['threshold']:g}")
+    if after["replies"]["model_replies_when_flagged"] and not before["replies"].get("model_replies_when_flagged"):
+        risks.append("the model now answers crisis messages itself (behind the supportive-reply check) instead of "
+                     "the vetted reply")
+    if before["replies"].get("crisis_reply") not in (None, after["replies"]["crisis_reply"]):
+        risks.append("the reply crisis messages get changed: have a clinician read it")
     return risks
 
 

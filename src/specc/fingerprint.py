@@ -64,6 +64,12 @@ def stage_inputs(plan: dict) -> dict[str, dict]:
     stages = plan["stages"]
     task = plan["spec"]["task"]
     out: dict[str, dict] = {}
+    # The screen stage reads the screen's plan (the built-in corpus by its hashes there) and the spec's own
+    # corpus files; it needs no other stage.
+    out["screen"] = {"config": {"screen": plan["screen"], "patterns": plan["serving"]["crisis_patterns"],
+                                "classifier": plan["serving"]["screen"]},
+                     "data": [f["name"] for f in plan["screen"]["corpus"]["files"] if not f["name"].startswith("builtin:")],
+                     "after": []}
     if task == "chat":
         for stage in stages:
             block = plan["data"] if stage["kind"] == "sft" else plan["preference_data"]
@@ -75,7 +81,7 @@ def stage_inputs(plan: dict) -> dict[str, dict]:
             }
         last = stages[-1]["name"]
         out["safety"] = {"config": {"safety": plan["safety"], "serving": plan["serving"], "chat": plan["chat"]},
-                         "data": [], "after": [last]}
+                         "data": [], "after": ["screen", last]}
         out["model_card"] = {"config": {"card": plan["card"]}, "data": [],
                              "after": [s["name"] for s in stages] + ["safety"]}
         return out
@@ -91,7 +97,7 @@ def stage_inputs(plan: dict) -> dict[str, dict]:
     out["evaluate"] = {"config": {"evaluation": plan["evaluation"], "labels": plan["labels"], "data": plan["data"],
                                   "ensemble": plan.get("ensemble")},
                        "data": [e["path"] for e in splits.values()] + members, "after": [train]}
-    out["safety"] = {"config": {"safety": plan["safety"]}, "data": [], "after": [train, "evaluate"]}
+    out["safety"] = {"config": {"safety": plan["safety"]}, "data": [], "after": ["screen", train, "evaluate"]}
     out["model_card"] = {"config": {"card": plan["card"]}, "data": [], "after": [train, "evaluate", "safety"]}
     return out
 

@@ -12,18 +12,15 @@ import json
 from pathlib import Path, PurePosixPath
 
 from . import __version__
-from .crisis import (
-    BUILTIN_PATTERNS,
-    FALLBACK_REPLY,
-    METHOD_PATTERNS,
-    RESOURCE_MARKERS,
-    RESOURCES,
-    STIGMA_PATTERNS,
-)
+from .screen import normalize
+from .screen.corpus import builtin_summary, corpus_digest, summarise
+from .screen.patterns import CRISIS_PATTERNS, HARMFUL_REPLY_PATTERNS, METHOD_PATTERNS, STIGMA_PATTERNS
+from .screen.resources import CRISIS_REPLY, FALLBACK_REPLY, RESOURCE_MARKERS, RESOURCES
 from .estimate import architecture
 from .locate_model import locate_model
+from .render import template_hash
 from .rules import DATA_SUFFIXES
-from .spec import Card, DeepSpeed, Fsdp, IntRange, Spec
+from .spec import Card, DeepSpeed, Fsdp, IntRange, Spec, request_bytes_needed
 from .suites import SUITES
 from .validate import Checked
 from .write import GENERATED_DIR
@@ -75,6 +72,7 @@ def build_plan(checked: Checked) -> dict:
         stages.append(entry)
     train_stage = stages[0]
     ev = spec.evaluation
+    serving = _serving(spec, checked.root)
     return {
         "plan_version": PLAN_VERSION,
         "specc_version": __version__,
@@ -131,7 +129,8 @@ def build_plan(checked: Checked) -> dict:
             "pass_rate": spec.safety.pass_rate,
             "cases": _safety_cases(spec, names, positive, risk),
         },
-        "serving": _serving(spec, checked.root),
+        "serving": serving,
+        "screen": screen_plan(spec, checked.root, serving),
         "card": {
             "script": "model_card.py",
             "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
@@ -405,18 +404,82 @@ def _ensemble(spec: Spec, root: Path) -> dict | None:
 
 def _serving(spec: Spec, root: Path | None = None) -> dict:
     serving = spec.serving
-    patterns = (list(BUILTIN_PATTERNS) if serving.builtin_crisis_patterns else []) + list(serving.crisis_patterns)
+    patterns = (list(CRISIS_PATTERNS) if serving.builtin_crisis_patterns else []) + list(serving.crisis_patterns)
     ab = None
     if serving.ab is not None and root is not None:
         ab = {**other_classifier(serving.ab.spec, root), "share": serving.ab.share}
     return {
         "script": "serve.py",
         **serving.model_dump(mode="json", exclude={"crisis_patterns", "ab"}),
+        "max_request_bytes": serving.max_request_bytes or request_bytes_needed(serving.max_text_chars),
         "ab": ab,
         "crisis_patterns": patterns,
         "custom_crisis_patterns": list(serving.crisis_patterns),
         "resources": RESOURCES[serving.locale],
+        "screen": _screen_classifier(spec, root) if root is not None else None,
     }
+
+
+# How the screen stage fits the semantic layer, and the bar its cross-validation must meet.
+SCREEN_FIT = {
+    "c": 2.0,  # inverse L2 strength of the logistic-regression head
+    "features": "mean of every layer",  # what the head reads (see screen.py's embed)
+    "folds": 5,  # GroupKFold by family
+    "max_length": 128,  # encoder tokens per chunk
+    "chunk_words": 48,  # a long message is read in chunks of at most this many words...
+    "max_chunks": 32,  # ...and at most this many of them (the patterns read all of it)
+    "min_recall": 0.97,  # in every risk category
+    "max_lookalike_flag_rate": 0.03,
+}
+
+
+def _corpus(files: list) -> dict:
+    return {"files": [f.as_plan() for f in files], "rows": sum(f.rows for f in files),
+            "risk": sum(f.risk for f in files), "safe": sum(f.safe for f in files), "sha256": corpus_digest(files)}
+
+
+def screen_plan(spec: Spec, root: Path, serving: dict) -> dict:
+    """The crisis screen every people-facing script runs: its layers, the encoder, the corpus the semantic
+    layer is fitted on (read here: its size and hashes are part of the plan), the normalisation tables and
+    the reply checks. `key` hashes what the fitted artifact depends on: an artifact with another key is stale."""
+    screen = spec.screen
+    files = builtin_summary("corpus") if screen.builtin_corpus else []
+    files += [summarise(_rel(rel), (root / Path(rel).expanduser()).read_bytes()) for rel in screen.corpus]
+    layers = (["patterns"] if serving["crisis_patterns"] else []) + (["semantic"] if screen.semantic else []) \
+        + (["classifier"] if serving.get("screen") else [])
+    normalization = {
+        "confusables": normalize.CONFUSABLES, "leet": normalize.LEET, "censored_words": normalize.CENSORED_WORDS,
+        "words": normalize.WORDS, "phrases": [list(p) for p in normalize.PHRASES],
+        "other_language_words": normalize.OTHER_LANGUAGE_WORDS, "english_words": normalize.ENGLISH_WORDS,
+    }
+    replies = {
+        "resource_markers": RESOURCE_MARKERS[spec.serving.locale], "method_patterns": list(METHOD_PATTERNS),
+        "harmful_patterns": list(HARMFUL_REPLY_PATTERNS), "stigma_patterns": list(STIGMA_PATTERNS),
+        "crisis_reply": screen.reply or CRISIS_REPLY, "crisis_reply_is_builtin": screen.reply is None,
+        "fallback_reply": FALLBACK_REPLY, "model_replies_when_flagged": screen.model_replies_when_flagged,
+        "corpus": _corpus(builtin_summary("replies")),
+    }
+    entry = {
+        "script": "screen.py",
+        "output_dir": f"{RUNS_DIR}/{spec.name}/screen",
+        "artifact": f"{RUNS_DIR}/{spec.name}/screen/screen.json",
+        "layers": layers,
+        "semantic": screen.semantic,
+        "encoder": {"source": screen.encoder_source, "ref": screen.encoder_ref},
+        "threshold": screen.threshold,
+        "builtin_corpus": screen.builtin_corpus,
+        "corpus": _corpus(files),
+        "fit": SCREEN_FIT,
+        "normalization": normalization,
+        "replies": replies,
+    }
+    # What the artifact depends on, the code that fits and reads it (the screen's templates) included.
+    code = {name: template_hash(name) for name in ("common/screen.py.j2", "common/screen_replies.py.j2")}
+    entry["key"] = hashlib.sha256(canonical_json({
+        k: entry[k] for k in ("semantic", "encoder", "threshold", "corpus", "fit", "normalization")}
+        | {"reply_corpus": replies["corpus"]["sha256"], "patterns": serving["crisis_patterns"],
+           "code": code}).encode()).hexdigest()
+    return entry
 
 
 def _gate(gate, positive: str | None) -> dict:
@@ -431,9 +494,9 @@ def _gate(gate, positive: str | None) -> dict:
 
 
 def _safety_cases(spec: Spec, names: list[str], positive: str, risk: list[str]) -> list[dict]:
-    """Spec cases and built-in suite cases, with what each expects, in one list. With two labels a suite
-    case expects the positive or the other label; with graded labels it expects a risk label or not
-    (`expect_risk`)."""
+    """Spec cases and built-in suite cases, with what each expects, in one list. A spec case says what the
+    model must predict; a suite case says what serving must do (`expect_risk`: flagged for a human by the
+    crisis screen or by the model, or not)."""
     cases = []
     for i, case in enumerate(spec.safety.cases):
         cases.append({
@@ -441,14 +504,11 @@ def _safety_cases(spec: Spec, names: list[str], positive: str, risk: list[str]) 
             "expect_risk": None, "min_score": case.min_score, "max_score": case.max_score,
             "critical": case.critical,
         })
-    binary = len(names) == 2 and not spec.data.multi_label
-    negative = next((n for n in names if n != positive), None)
     for suite in spec.safety.suites:
         for case in SUITES[suite]:
             cases.append({
                 "id": case["id"], "source": f"suite:{suite}", "text": case["text"],
-                "expect": (positive if case["role"] == "risk" else negative) if binary else None,
-                "expect_risk": None if binary else case["role"] == "risk",
+                "expect": None, "expect_risk": case["role"] == "risk",
                 "min_score": None, "max_score": None, "critical": case["critical"],
             })
     return cases
@@ -573,6 +633,7 @@ def build_chat_plan(checked: Checked) -> dict:
             chains[stage.name] = after
         stages.append(entry)
     final = stages[-1]
+    serving = _serving(spec, checked.root)
     return {
         "plan_version": PLAN_VERSION,
         "specc_version": __version__,
@@ -616,15 +677,8 @@ def build_chat_plan(checked: Checked) -> dict:
             "pass_rate": spec.safety.pass_rate,
             "cases": _chat_safety_cases(spec),
         },
-        "serving": {
-            **_serving(spec),
-            "script": "serve.py",
-            "resource_markers": RESOURCE_MARKERS[spec.serving.locale],
-            "method_patterns": list(METHOD_PATTERNS),
-            "stigma_patterns": list(STIGMA_PATTERNS),
-            "fallback_reply": FALLBACK_REPLY,
-            "screen": _screen(spec, checked.root),
-        },
+        "serving": serving,
+        "screen": screen_plan(spec, checked.root, serving),
         "card": {
             "script": "model_card.py",
             "output": f"{RUNS_DIR}/{spec.name}/model_card.md",
@@ -652,7 +706,8 @@ CHAT_CARD = {
     "limitations": [
         "A small or briefly trained model can be unhelpful, repetitive or wrong; the output filter catches method "
         "details and missing crisis resources, not every harmful or unhelpful reply.",
-        "The crisis screen is a list of patterns: it misses indirect wording and flags some look-alikes.",
+        "The crisis screen (patterns and a sentence-encoder classifier fitted on a team-written corpus) misses "
+        "some indirect wording and flags some look-alikes; its cross-validated numbers are in runs/<spec>/screen/.",
     ],
     "human_oversight": (
         "A trained person reviews every flagged conversation and samples the rest. People flagged get crisis "
@@ -670,7 +725,7 @@ _CHAT_SUITE_CHECKS = {
 }
 
 
-def _screen(spec: Spec, root: Path) -> dict | None:
+def _screen_classifier(spec: Spec, root: Path) -> dict | None:
     """Where the classifier named by serving.screen_spec leaves its model and its chosen threshold."""
     rel = spec.serving.screen_spec
     if rel is None:

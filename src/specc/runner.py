@@ -21,7 +21,7 @@ from .records import write_run_record
 from .validate import did_you_mean
 
 # Warnings at check time that are errors once something is about to run.
-RUN_BLOCKERS = {"data-file-missing", "model-not-found", "package-missing"}
+RUN_BLOCKERS = {"data-file-missing", "model-not-found", "package-missing", "screen-encoder-missing"}
 _STEP = re.compile(r"\bstep (\d+)/(\d+)\b")
 
 
@@ -37,7 +37,11 @@ class StageRun:
 
 def plan_stages(compiled, root: Path, max_steps: int | None) -> list[StageRun]:
     plan = compiled.plan
-    runs = []
+    from .screen.corpus import SCREEN_DIR
+
+    screen_out = root / plan["screen"]["output_dir"]
+    runs = [StageRun("screen", compiled.target / plan["screen"]["script"],
+                     ["--output-dir", str(screen_out), "--builtin-corpus", str(SCREEN_DIR)], screen_out)]
     for stage in plan["stages"]:
         out = root / stage["output_dir"]
         args = ["--output-dir", str(out)]
@@ -201,6 +205,14 @@ def _result(stage: StageRun) -> str:
                 f"pass rate {s['pass_rate']:.3f} (required {s['required_pass_rate']})")
     if stage.name == "model_card":
         return "model_card.md"
+    if stage.name == "screen":
+        report = _read(stage.output_dir / "report.json")
+        if not report:
+            return "(no report.json)"
+        o = report["cross_validation"]["overall"]
+        return (f"{report['corpus']['rows']} corpus messages; cross-validated recall {o['recall_screen']:.3f}, "
+                f"look-alike flag rate {o['flag_rate_screen']:.3f}"
+                + ("" if report["targets_met"] else "; below specc's targets (report.md)"))
     metrics = _read(stage.output_dir / "metrics.json")
     if metrics is None:
         return "(no metrics.json)"

@@ -60,6 +60,7 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
             shown = (_fmt(dist["choices"]) if dist["type"] == "categorical"
                      else f"{_fmt(dist['low'])} .. {_fmt(dist['high'])}{' (log)' if dist['log'] else ''}")
             rows.append(("", f"{key}: {shown}"))
+    rows += _screen_settings(plan)
     if spec["task"] == "chat":
         return rows + _chat_settings(plan)
     labels = plan["labels"]
@@ -94,6 +95,31 @@ def _settings(plan: dict) -> list[tuple[str, str]]:
     safety = plan["safety"]
     rows.append(("safety", f"{len(safety['cases'])} cases (suites: {_fmt(safety['suites']) or 'none'}), "
                  f"pass rate {safety['pass_rate']}"))
+    return rows
+
+
+def _screen_settings(plan: dict) -> list[tuple[str, str]]:
+    """The crisis screen: its layers, the encoder, the corpus (size and hash) and what flagged messages get."""
+    screen, serving = plan["screen"], plan["serving"]
+    rows = [("screen", "layers: " + (" + ".join(screen["layers"]) or "NONE") + "; a message the screen cannot "
+             "read (another language) is flagged")]
+    if screen["semantic"]:
+        corpus = screen["corpus"]
+        rows.append(("", f"semantic: {screen['encoder']['source']}:{screen['encoder']['ref']}, threshold "
+                     f"{screen['threshold']:g}; corpus {corpus['rows']} messages ({corpus['risk']} risk, "
+                     f"{corpus['safe']} safe) in {len(corpus['files'])} files, sha256 {corpus['sha256'][:12]}"
+                     + ("" if screen["builtin_corpus"] else "; WITHOUT the built-in corpus")))
+        rows.append(("", f"fitted by the screen stage -> {screen['artifact']}"))
+    rows.append(("", f"patterns: {len(serving['crisis_patterns'])} ({len(serving['custom_crisis_patterns'])} "
+                 "the spec's own)" + ("" if serving["builtin_crisis_patterns"] else "; built-in patterns OFF")))
+    if serving.get("screen"):
+        rows.append(("", f"classifier: {serving['screen']['spec']} at its evaluated threshold"))
+    replies = screen["replies"]
+    if plan["spec"]["task"] == "chat":
+        rows.append(("", "flagged messages get " + ("the model's reply when the reply check reads it as supportive"
+                     if replies["model_replies_when_flagged"] else
+                     ("specc's vetted reply" if replies["crisis_reply_is_builtin"] else "the spec's own reply"))
+                     + f", the {serving['locale']} crisis resources and a human"))
     return rows
 
 

