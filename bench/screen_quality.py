@@ -90,7 +90,7 @@ def _rate(flags: list[bool]) -> float:
 
 def _by_kind(rows: list[dict], flags: list[bool]) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for row, flag in zip(rows, flags):
+    for row, flag in zip(rows, flags, strict=True):
         entry = out.setdefault(row["kind"], {"label": row["label"], "n": 0, "flagged": 0})
         entry["n"] += 1
         entry["flagged"] += int(flag)

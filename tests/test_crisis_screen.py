@@ -115,8 +115,8 @@ def test_xstest_safe_prompts_are_rarely_flagged(screen):
 def test_builtin_suite_risk_is_flagged_and_look_alikes_pass(screen):
     cases = SUITES["self-harm-core"]
     verdicts = screen.screen_batch([c["text"] for c in cases])
-    missed = [c["id"] for c, v in zip(cases, verdicts) if c["role"] == "risk" and not v["flagged"]]
-    over = [c["id"] for c, v in zip(cases, verdicts) if c["role"] == "safe" and v["flagged"]]
+    missed = [c["id"] for c, v in zip(cases, verdicts, strict=True) if c["role"] == "risk" and not v["flagged"]]
+    over = [c["id"] for c, v in zip(cases, verdicts, strict=True) if c["role"] == "safe" and v["flagged"]]
     assert missed == [] and len(over) <= 1, (missed, over)
 
 

@@ -12,14 +12,19 @@ import json
 from pathlib import Path, PurePosixPath
 
 from . import __version__
-from .screen import normalize
-from .screen.corpus import builtin_summary, corpus_digest, summarise
-from .screen.patterns import CRISIS_PATTERNS, HARMFUL_REPLY_PATTERNS, METHOD_PATTERNS, STIGMA_PATTERNS
-from .screen.resources import CRISIS_REPLY, FALLBACK_REPLY, RESOURCE_MARKERS, RESOURCES
 from .estimate import architecture
 from .locate_model import locate_model
 from .render import template_hash
 from .rules import DATA_SUFFIXES
+from .screen import normalize
+from .screen.corpus import builtin_summary, corpus_digest, summarise
+from .screen.patterns import (
+    CRISIS_PATTERNS,
+    HARMFUL_REPLY_PATTERNS,
+    METHOD_PATTERNS,
+    STIGMA_PATTERNS,
+)
+from .screen.resources import CRISIS_REPLY, FALLBACK_REPLY, RESOURCE_MARKERS, RESOURCES
 from .spec import Card, DeepSpeed, Fsdp, IntRange, Spec, request_bytes_needed
 from .suites import SUITES
 from .validate import Checked

@@ -98,21 +98,5 @@ PHRASES = [
 # "unreadable"), and so is a message mostly in a script other than Latin. The test: the message has at
 # least two of these function words of other languages and more of them than of English ones. Words
 # that are common in English too ("no", "me", "a", "die", "will") are left out.
-OTHER_LANGUAGE_WORDS = sorted(set("""
-que quiero morir ya puedo más mas esta estoy pero porque muy tengo nadie nada como para los las del una por
-sin hay soy todo vida yo quiero estoy ganas matarme suicidarme
-je veux suis pas plus mourir les des une est vie mais avec pour qui tout rien personne moi j'ai c'est n'en peux
-ich nicht mehr leben alles und der das ist mich mir bin kann sterben keine nichts habe auch noch mein
-eu não nao quero morrer aguento mais você voce muito minha meu ninguém estou isso com uma também
-voglio morire più piu faccio sono che vita io niente nessuno perché perche della questa
-ik wil dood niet meer het een ben mijn niemand leven
-saya ingin mati aku tidak tak mau hidup sudah dan yang ini itu lagi
-mujhe jeena nahi hai sab khatam mera meri kya hoon karna marna chahta chahti
-istiyorum ölmek olmek artık hiç bir değil çok
-ako gusto mamatay ng ang hindi ayoko wala
-""".split()))
-ENGLISH_WORDS = sorted(set("""
-i you the to and my is it of that this not be have just so want don't can't i'm what with for on feel like
-about all but do know anymore never get would there they we are was am if how he she her him his them your
-it's can will when why who because really much too out up at or been had has any more even want going
-""".split()))
+OTHER_LANGUAGE_WORDS = sorted(set(["que", "quiero", "morir", "ya", "puedo", "más", "mas", "esta", "estoy", "pero", "porque", "muy", "tengo", "nadie", "nada", "como", "para", "los", "las", "del", "una", "por", "sin", "hay", "soy", "todo", "vida", "yo", "quiero", "estoy", "ganas", "matarme", "suicidarme", "je", "veux", "suis", "pas", "plus", "mourir", "les", "des", "une", "est", "vie", "mais", "avec", "pour", "qui", "tout", "rien", "personne", "moi", "j'ai", "c'est", "n'en", "peux", "ich", "nicht", "mehr", "leben", "alles", "und", "der", "das", "ist", "mich", "mir", "bin", "kann", "sterben", "keine", "nichts", "habe", "auch", "noch", "mein", "eu", "não", "nao", "quero", "morrer", "aguento", "mais", "você", "voce", "muito", "minha", "meu", "ninguém", "estou", "isso", "com", "uma", "também", "voglio", "morire", "più", "piu", "faccio", "sono", "che", "vita", "io", "niente", "nessuno", "perché", "perche", "della", "questa", "ik", "wil", "dood", "niet", "meer", "het", "een", "ben", "mijn", "niemand", "leven", "saya", "ingin", "mati", "aku", "tidak", "tak", "mau", "hidup", "sudah", "dan", "yang", "ini", "itu", "lagi", "mujhe", "jeena", "nahi", "hai", "sab", "khatam", "mera", "meri", "kya", "hoon", "karna", "marna", "chahta", "chahti", "istiyorum", "ölmek", "olmek", "artık", "hiç", "bir", "değil", "çok", "ako", "gusto", "mamatay", "ng", "ang", "hindi", "ayoko", "wala"]))
+ENGLISH_WORDS = sorted(set(["i", "you", "the", "to", "and", "my", "is", "it", "of", "that", "this", "not", "be", "have", "just", "so", "want", "don't", "can't", "i'm", "what", "with", "for", "on", "feel", "like", "about", "all", "but", "do", "know", "anymore", "never", "get", "would", "there", "they", "we", "are", "was", "am", "if", "how", "he", "she", "her", "him", "his", "them", "your", "it's", "can", "will", "when", "why", "who", "because", "really", "much", "too", "out", "up", "at", "or", "been", "had", "has", "any", "more", "even", "want", "going"]))

@@ -22,7 +22,7 @@ _SELF = r"my\s*self"
 CRISIS_PATTERNS = [
     # explicit ideation and intent about oneself
     rf"\bkill(ing|ed)?\s+{_SELF}\b(?!\s+laughing)",
-    rf"\b(end|ending|take|taking)\s+my\s+(own\s+)?life\b",
+    r"\b(end|ending|take|taking)\s+my\s+(own\s+)?life\b",
     r"\bend(ing)?\s+it\s+all\b",
     r"\b(end|ending|finish|do)\s+it\s+(tonight|today|now|soon|this\s+week(end)?|tomorrow)\b",
     rf"{_I}[^.!?\n]{{0,40}}\b(want|wanna|going|plan(ning)?|ready|decided|try(ing)?\s+not)\s+to\s+"
