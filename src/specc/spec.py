@@ -210,11 +210,7 @@ class Data(Section):
     @field_validator("extra_train")
     @classmethod
     def _extra(cls, v: list[str]) -> list[str]:
-        for item in v:
-            _column(item)
-        if len(set(v)) != len(v):
-            raise PydanticCustomError("bad-value", "names a file twice", {})
-        return v
+        return _file_list(v)
 
     @field_validator("labels", mode="wrap")
     @classmethod
@@ -254,6 +250,15 @@ def _column(v: str | None) -> str | None:
         _clean_text(v, "a path or column name")
         if not v.strip():
             raise PydanticCustomError("bad-value", "must not be empty", {})
+    return v
+
+
+def _file_list(v: list[str]) -> list[str]:
+    """A list of project files (data.extra_train, screen.corpus): each a clean path, none named twice."""
+    for item in v:
+        _column(item)
+    if len(set(v)) != len(v):
+        raise PydanticCustomError("bad-value", "names a file twice", {})
     return v
 
 
@@ -566,11 +571,7 @@ class Screen(Section):
     @field_validator("corpus")
     @classmethod
     def _corpus(cls, v: list[str]) -> list[str]:
-        for item in v:
-            _column(item)
-        if len(set(v)) != len(v):
-            raise PydanticCustomError("bad-value", "names a file twice", {})
-        return v
+        return _file_list(v)
 
     @property
     def encoder_source(self) -> str:
